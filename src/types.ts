@@ -1,0 +1,146 @@
+/**
+ * The small typed values that cross module boundaries (DESIGN.md "The flow"). Benchmarks never see a
+ * model, backends never see a benchmark, and the reporter only reads run records: these types are the
+ * whole contract between them. Keep them here, in one place.
+ */
+
+export const BENCHMARKS = ['mmlu', 'bbh', 'tydiqa', 'mgsm'] as const;
+export type BenchmarkName = (typeof BENCHMARKS)[number];
+
+/** The prompt format: SPEC §3's four formats are shots ∈ {0, N} × cot. */
+export interface PromptFormat {
+  cot: boolean;
+  shots: number;
+}
+
+/** What to evaluate inside one benchmark (SPEC §5 filters). */
+export interface Selection {
+  /** MMLU subjects or BBH tasks; MGSM/TyDiQA languages (codes or names). Empty/undefined = all. */
+  tasks?: string[];
+  /** MMLU split: dev | val | test. Ignored elsewhere. */
+  split?: string;
+  /** Keep the first N examples of each task. */
+  limit?: number;
+}
+
+/** How an answer is obtained from a model. */
+export type ScoringMode = 'generate' | 'loglik';
+
+/** Greedy decoding settings for one request. */
+export interface DecodingSettings {
+  maxNewTokens: number;
+  /** Stop strings; the end-of-sequence token always stops too. */
+  stop: string[];
+}
+
+/**
+ * One evaluation item: a prompt ready for a model, with what is needed to score the answer.
+ * `choices` is set when the item can be scored by log-likelihood (MMLU direct): the continuations
+ * to compare, e.g. [" (A)", " (B)", " (C)", " (D)"], in the order of `choiceLabels`.
+ */
+export interface PromptItem {
+  id: string;
+  benchmark: BenchmarkName;
+  task: string;
+  prompt: string;
+  target: string;
+  choices?: string[];
+  choiceLabels?: string[];
+}
+
+/** Per-item outcome of scoring one prediction. */
+export interface ItemScore {
+  /** The extracted answer, as compared with the target. */
+  answer: string;
+  /** The headline metric for the item: 1 correct / 0 wrong (accuracy, exact match). */
+  correct: boolean;
+  /** Secondary metrics in 0..1 (TyDiQA F1). */
+  metrics?: Record<string, number>;
+}
+
+export interface TaskScore {
+  /** Percentage 0–100. */
+  score: number;
+  n: number;
+  /** Standard error of `score`, in percentage points. */
+  stderr: number;
+  /** Secondary metrics as percentages (e.g. { f1: 41.2 }). */
+  metrics?: Record<string, number>;
+  /** Items without a prediction (counted as wrong). */
+  missing?: number;
+}
+
+export interface BenchmarkScore {
+  benchmark: BenchmarkName;
+  /** Percentage: the unweighted mean over `averageTasks`. */
+  score: number;
+  /** Standard error of `score` (tasks treated as independent). */
+  stderr: number;
+  tasks: Record<string, TaskScore>;
+  /** The tasks in the headline average (the paper's language sets for MGSM and TyDiQA). */
+  averageTasks: string[];
+  /** Secondary aggregate metrics (e.g. { f1: … } for TyDiQA). */
+  metrics?: Record<string, number>;
+}
+
+/** One line of a predictions JSONL file, as written by `run` and read by `score`, `merge` and `compare`. */
+export interface PredictionLine {
+  id: string;
+  task: string;
+  /** sha256 of the exact prompt string; resume and `compare` use it to detect prompt changes. */
+  promptHash: string;
+  prediction: string;
+  answer: string;
+  correct: boolean;
+  metrics?: Record<string, number>;
+  /** Log-likelihood per choice (loglik scoring only), in `choiceLabels` order. */
+  loglik?: number[];
+  /** Number of generated tokens (generation only). */
+  tokens?: number;
+  /** Set when inference failed for this item; such items count as wrong and make the run exit 1. */
+  error?: string;
+}
+
+/**
+ * The run record: one per model × benchmark × format, written atomically as JSON next to its
+ * predictions. Everything a reported number depends on is in here (DESIGN.md "Habits").
+ */
+export interface RunRecord {
+  schema: 'flan-eval/run-record@1';
+  createdAt: string;
+  model: {
+    /** Display name: the hub id, or the model folder's name. */
+    name: string;
+    path: string;
+    /** Parameter count read from the ONNX initializers (null if unknown). */
+    params: number | null;
+    dtype: string;
+    /** Model file (relative path) → sha256. */
+    files: Record<string, string>;
+    /** sha256 over the sorted `files` entries. */
+    hash: string;
+  };
+  benchmark: BenchmarkName;
+  format: PromptFormat & { split: string | null; scoring: ScoringMode };
+  decoding: DecodingSettings;
+  data: { files: Record<string, string>; hash: string };
+  /** sha256 over the sorted "id\tpromptHash" lines of all items in this run. */
+  promptsHash: string;
+  /** Hash of everything that makes predictions comparable (model, data, prompts, decoding, scoring). */
+  configHash: string;
+  selection: { tasks: string[] | null; limit: number | null; shard: { index: number; count: number } | null };
+  result: BenchmarkScore;
+  n: number;
+  failed: number;
+  /** Path of the predictions JSONL, relative to the record's folder. */
+  predictions: string;
+  versions: { flanEval: string; onnxruntime: string; node: string };
+  runtime: {
+    device: string;
+    threads: number;
+    batchSize: number;
+    wallSeconds: number;
+    examplesPerSecond: number;
+    generatedTokensPerSecond: number | null;
+  };
+}
