@@ -12,6 +12,16 @@ export function truncateAtStop(text: string, stops: readonly string[]): string {
   return text.slice(0, cut);
 }
 
+/**
+ * The offset just after the last match of a global regex, or -1. (Searching a lower-cased copy would not
+ * do: lower-casing can change the length of a string, e.g. "İ", and so the offsets.)
+ */
+export function endOfLast(re: RegExp, text: string): number {
+  let end = -1;
+  for (const m of text.matchAll(re)) end = m.index + m[0].length;
+  return end;
+}
+
 /** Mean of 0/1 outcomes as a percentage, with the binomial standard error of that mean (in points). */
 export function percentWithStderr(values: readonly number[]): { score: number; stderr: number } {
   const n = values.length;

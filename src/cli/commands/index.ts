@@ -1,6 +1,12 @@
 import type { CommandModule } from 'yargs';
+import { makeTestModelCommand } from './makeTestModel.js';
+import { promptsCommand } from './prompts.js';
+import { scoreCommand } from './score.js';
 
 /**
  * Every subcommand, one file each. Add a new command here; the order is the order of `--help`.
  */
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [
+  promptsCommand,
+  scoreCommand,
+  makeTestModelCommand,];
