@@ -1,6 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { makeTestModelCommand } from './makeTestModel.js';
+import { compareCommand } from './compare.js';
+import { dataCommand } from './data.js';
 import { promptsCommand } from './prompts.js';
+import { reportCommand } from './report.js';
 import { scoreCommand } from './score.js';
 
 /**
@@ -9,4 +12,8 @@ import { scoreCommand } from './score.js';
 export const commands: CommandModule<any, any>[] = [
   promptsCommand,
   scoreCommand,
-  makeTestModelCommand,];
+  reportCommand,
+  compareCommand,
+  dataCommand,
+  makeTestModelCommand,
+];

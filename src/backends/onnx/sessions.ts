@@ -1,0 +1,39 @@
+import ort from 'onnxruntime-node';
+import { UsageError } from '../../errors.js';
+import type { DeviceSpec } from './device.js';
+
+export type DecoderSessions =
+  | { kind: 'merged'; merged: ort.InferenceSession; kvType: 'float32' | 'float16' }
+  | { kind: 'split'; first: ort.InferenceSession; withPast: ort.InferenceSession; kvType: 'float32' | 'float16' };
+
+/** Open an ONNX file; a corrupt or unreadable file becomes one line naming it. */
+export async function openSession(path: string, options: ort.InferenceSession.SessionOptions, device: DeviceSpec): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(path, options);
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e).split('\n')[0];
+    if (device.kind === 'cuda' && /cuda|provider|cudnn|libcu/i.test(msg)) {
+      throw new UsageError(`--device ${device.label}: onnxruntime could not start the CUDA execution provider for ${path} (${msg}); check the CUDA 12 / cuDNN 9 install, or use --device cpu`);
+    }
+    throw new UsageError(`${path}: not a loadable ONNX model (${msg}); the file is corrupt or incomplete — download or export it again`);
+  }
+}
+
+/**
+ * Check a session's input and output names before running it (as Transformers.js does), so a model the
+ * backend cannot drive fails up front with the names it lacks rather than mid-run with a runtime error.
+ */
+export function checkSession(session: ort.InferenceSession, path: string, inputs: readonly string[], outputs: readonly string[]): void {
+  const missingIn = inputs.filter((n) => !session.inputNames.includes(n));
+  const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
+  if (missingIn.length || missingOut.length) {
+    const parts = [];
+    if (missingIn.length) parts.push(`inputs ${summarize(missingIn)}`);
+    if (missingOut.length) parts.push(`outputs ${summarize(missingOut)}`);
+    throw new UsageError(`${path}: the model lacks ${parts.join(' and ')} that flan-eval needs; it must be a Transformers.js/Optimum seq2seq export (SPEC §6), e.g. Xenova/flan-t5-small`);
+  }
+}
+
+function summarize(names: string[]): string {
+  return names.length > 4 ? `${names.slice(0, 4).join(', ')} (and ${names.length - 4} more)` : names.join(', ');
+}

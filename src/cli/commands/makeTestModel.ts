@@ -1,0 +1,23 @@
+import type { CommandModule } from 'yargs';
+import { makeTestModel, TEST_MODEL_SHAPES, type TestModelShape } from '../../models/testModel/index.js';
+
+interface Args {
+  out: string;
+  shape: TestModelShape;
+  seed: number;
+}
+
+export const makeTestModelCommand: CommandModule<object, Args> = {
+  command: 'make-test-model',
+  describe: 'write a random-weight T5 in the real ONNX export layout (for tests and speed benchmarks only)',
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', demandOption: true, describe: 'folder to write the model into' })
+      .option('shape', { choices: Object.keys(TEST_MODEL_SHAPES) as TestModelShape[], default: 'tiny' as TestModelShape, describe: 'tiny (seconds, for tests) or flan-t5-small (real dimensions, ~800 MB)' })
+      .option('seed', { type: 'number', default: 0, describe: 'weights are a deterministic function of the seed' }) as never,
+  handler: async (args) => {
+    process.stderr.write(`writing a random-weight ${args.shape} T5 (seed ${args.seed}) to ${args.out}\n`);
+    const files = await makeTestModel({ out: args.out, shape: args.shape, seed: args.seed });
+    process.stdout.write(`${files.map((f) => `${args.out}/${f}`).join('\n')}\n`);
+  },
+};

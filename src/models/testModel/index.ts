@@ -1,0 +1,88 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeModel } from '../../onnx/proto.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { UsageError } from '../../errors.js';
+import { decoderGraph, encoderGraph, OPSET, type T5Config } from './t5Graph.js';
+import { tokenizerConfigJson, tokenizerJson, tokenizerPieces } from './tokenizer.js';
+import { randomWeights } from './weights.js';
+
+/**
+ * `make-test-model`: a random-weight T5 v1.1 / Flan-T5 in the Transformers.js / Optimum export layout
+ * (SPEC §6). For tests and speed benchmarks only — its scores mean nothing.
+ */
+export const TEST_MODEL_SHAPES = {
+  tiny: {
+    tokenizer: { pieces: 600, extraIds: 4 },
+    config: { d_model: 32, d_kv: 8, d_ff: 64, num_layers: 2, num_decoder_layers: 2, num_heads: 4 },
+  },
+  'flan-t5-small': {
+    tokenizer: { pieces: 31997, extraIds: 100 },
+    config: { d_model: 512, d_kv: 64, d_ff: 1024, num_layers: 8, num_decoder_layers: 8, num_heads: 6 },
+  },
+} as const;
+export type TestModelShape = keyof typeof TEST_MODEL_SHAPES;
+
+export interface MakeTestModelOptions {
+  out: string;
+  shape: TestModelShape;
+  seed: number;
+}
+
+export function testModelConfig(shape: TestModelShape): T5Config {
+  const s = TEST_MODEL_SHAPES[shape];
+  const tokens = 3 + tokenizerPieces(s.tokenizer).length + s.tokenizer.extraIds;
+  return {
+    ...s.config,
+    // Like the real checkpoints (32100 tokens, 32128 rows), the embedding is padded to a multiple of 64,
+    // so the model can emit ids the tokenizer does not know; the backend must cope with that.
+    vocab_size: Math.ceil(tokens / 64) * 64,
+    relative_attention_num_buckets: 32,
+    relative_attention_max_distance: 128,
+    layer_norm_epsilon: 1e-6,
+  };
+}
+
+export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[]> {
+  if (!(opts.shape in TEST_MODEL_SHAPES)) throw new UsageError(`--shape: unknown shape "${opts.shape}"; use tiny or flan-t5-small`);
+  if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${opts.seed}`);
+  const cfg = testModelConfig(opts.shape);
+  const shape = TEST_MODEL_SHAPES[opts.shape];
+  await mkdir(join(opts.out, 'onnx'), { recursive: true });
+  const json = (o: object) => `${JSON.stringify(o, null, 2)}\n`;
+  const files: [string, string | Uint8Array][] = [
+    [
+      'config.json',
+      json({
+        architectures: ['T5ForConditionalGeneration'],
+        model_type: 't5',
+        ...cfg,
+        feed_forward_proj: 'gated-gelu',
+        dense_act_fn: 'gelu_new',
+        is_gated_act: true,
+        is_encoder_decoder: true,
+        tie_word_embeddings: false,
+        decoder_start_token_id: 0,
+        pad_token_id: 0,
+        eos_token_id: 1,
+        use_cache: true,
+        flan_eval_test_model: { shape: opts.shape, seed: opts.seed, note: 'random weights: scores are meaningless' },
+      }),
+    ],
+    ['generation_config.json', json({ decoder_start_token_id: 0, eos_token_id: 1, pad_token_id: 0 })],
+    ['tokenizer.json', json(tokenizerJson(shape.tokenizer))],
+    ['tokenizer_config.json', json(tokenizerConfigJson(shape.tokenizer.extraIds))],
+    ['special_tokens_map.json', json({ eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>' })],
+  ];
+  for (const [name, data] of files) await writeFileAtomic(join(opts.out, name), data);
+  const weights = randomWeights(cfg, opts.seed);
+  const graphs = [
+    ['onnx/encoder_model.onnx', () => encoderGraph(cfg, weights)],
+    ['onnx/decoder_model_merged.onnx', () => decoderGraph(cfg, weights, 'merged')],
+    ['onnx/decoder_model.onnx', () => decoderGraph(cfg, weights, 'plain')],
+    ['onnx/decoder_with_past_model.onnx', () => decoderGraph(cfg, weights, 'withPast')],
+  ] as const;
+  // One graph at a time: the flan-t5-small files are 100–250 MB each.
+  for (const [name, build] of graphs) await writeFileAtomic(join(opts.out, name), encodeModel(build(), OPSET, 'flan-eval make-test-model'));
+  return [...files.map(([n]) => n), ...graphs.map(([n]) => n)];
+}
