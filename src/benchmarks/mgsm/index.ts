@@ -4,6 +4,7 @@ import type { ItemScore, PromptFormat, Selection } from '../../types.js';
 import type { BenchmarkAdapter, PreparedBenchmark, PreparedItem } from '../adapter.js';
 import { applyLimit, exampleId, fetchHint, listNamesWithSuffix, readDataFile, requireDataFolder, resolveTaskNames } from '../common.js';
 import { aggregateByTask, truncateAtStop } from '../scoring.js';
+import { paperAverageSets } from './average.js';
 import { parseExemplarFile, type MgsmExemplarFile } from './exemplars.js';
 import { canonicalNumber, extractMgsmAnswer, sameNumber } from './extract.js';
 import { cotPrompt, directPrompt, stopSequences } from './prompts.js';
@@ -108,16 +109,7 @@ export const mgsmAdapter: BenchmarkAdapter = {
   },
 
   aggregate(items, scores) {
-    return aggregateByTask('mgsm', items, scores, ...averageSets(items, MGSM_EXCLUDED_FROM_AVERAGE));
+    return aggregateByTask('mgsm', items, scores, ...paperAverageSets(items, MGSM_EXCLUDED_FROM_AVERAGE));
   },
 };
 
-/**
- * The tasks present and the headline average set: the paper's (all but `excluded`). When only excluded
- * tasks were selected (`--languages en`), the average is over them, so the headline is not an empty 0.
- */
-export function averageSets(items: readonly PreparedItem[], excluded: readonly string[]): [string[], string[]] {
-  const tasks = [...new Set(items.map((i) => i.task))].sort();
-  const paper = tasks.filter((t) => !excluded.includes(t));
-  return [tasks, paper.length ? paper : tasks];
-}
