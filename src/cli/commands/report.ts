@@ -1,0 +1,67 @@
+import { extname } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { MMLU_CATEGORIES, MMLU_SUBJECT_CATEGORY } from '../../benchmarks/mmlu/categories.js';
+import { UsageError } from '../../errors.js';
+import { loadRunRecords } from '../../results/read.js';
+import { buildBreakdown } from '../../report/breakdown.js';
+import { renderScalingPlot } from '../../report/plot.js';
+import { REFERENCES, type ReferenceName } from '../../report/reference.js';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
+import { buildReportTable } from '../../report/table.js';
+import { writeFileAtomic } from '../../util/fs.js';
+
+interface ReportArgs {
+  results: string[];
+  format?: ReportFormat;
+  json?: boolean;
+  reference?: ReferenceName;
+  breakdown?: boolean;
+  stderr?: boolean;
+  out?: string;
+  plot?: string;
+}
+
+/** `--out report.html` implies `--format html` unless --format says otherwise. */
+const FORMAT_BY_EXTENSION: Record<string, ReportFormat> = { '.md': 'md', '.csv': 'csv', '.tex': 'latex', '.html': 'html', '.htm': 'html', '.json': 'json' };
+
+export const reportCommand: CommandModule<object, ReportArgs> = {
+  command: 'report <results..>',
+  describe: 'paper-style tables across models from run records (files or folders)',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('results', { type: 'string', array: true, demandOption: true, description: 'run record JSON files or folders holding them' })
+      .option('format', { choices: Object.keys(REPORT_FORMATS) as ReportFormat[], description: 'output format (default: from --out, else md)' })
+      .option('json', { type: 'boolean', description: 'same as --format json' })
+      .option('reference', { choices: REFERENCES, description: "add the published rows (Table 5 of the Flan-T5 paper), marked '(paper)'" })
+      .option('breakdown', { type: 'boolean', description: 'add per-task tables (MMLU categories and subjects, BBH tasks, languages)' })
+      .option('stderr', { type: 'boolean', description: 'show ± one standard error' })
+      .option('out', { type: 'string', description: 'write the report to FILE instead of stdout' })
+      .option('plot', { type: 'string', description: 'also write the scaling plot (score vs. parameters) as SVG to FILE.svg' })
+      .example('$0 report results/ --reference flan-t5-paper', 'Markdown table of every run under results/ with the paper rows')
+      .example('$0 report results/ --out report.html --breakdown', 'one self-contained HTML page with the plot and per-task tables') as Argv<ReportArgs>,
+  handler: async (argv) => {
+    let format: ReportFormat = argv.format ?? (argv.out ? FORMAT_BY_EXTENSION[extname(argv.out).toLowerCase()] : undefined) ?? 'md';
+    if (argv.json) {
+      if (argv.format && argv.format !== 'json') throw new UsageError(`--json conflicts with --format ${argv.format}; pass one of them`);
+      format = 'json';
+    }
+    if (argv.plot !== undefined && extname(argv.plot).toLowerCase() !== '.svg') throw new UsageError(`--plot ${argv.plot}: the plot is SVG; name a file ending in .svg`);
+    const loaded = await loadRunRecords(argv.results, 'results');
+    const table = buildReportTable(loaded, { reference: argv.reference ?? null });
+    const breakdown = argv.breakdown ? buildBreakdown(table, { subjectCategory: MMLU_SUBJECT_CATEGORY, order: MMLU_CATEGORIES }) : null;
+    const needPlot = format === 'html' || argv.plot !== undefined;
+    const plotSvg = needPlot ? await renderScalingPlot(table) : null;
+    if (argv.plot !== undefined) {
+      if (!plotSvg) throw new UsageError(`--plot ${argv.plot}: no model has a known parameter count, so there is nothing to plot`);
+      await writeFileAtomic(argv.plot, plotSvg);
+      process.stderr.write(`flan-eval: wrote the scaling plot to ${argv.plot}\n`);
+    }
+    const text = renderReport(format, { table, breakdown, stderr: argv.stderr ?? false, plotSvg });
+    if (argv.out) {
+      await writeFileAtomic(argv.out, text);
+      process.stderr.write(`flan-eval: wrote the ${format} report to ${argv.out}\n`);
+    } else {
+      process.stdout.write(text);
+    }
+  },
+};

@@ -1,0 +1,62 @@
+import type { Column } from '../columns.js';
+import type { BreakdownTable } from '../breakdown.js';
+import { NORM_AVG_NOTE, type Cell, type ReportTable, type Row } from '../table.js';
+
+/** What every output format receives. */
+export interface RenderInput {
+  table: ReportTable;
+  /** Per-task tables (`--breakdown`), or null. */
+  breakdown: BreakdownTable[] | null;
+  /** Show standard errors (`--stderr`). */
+  stderr: boolean;
+  /** The scaling plot as SVG (HTML embeds it), or null. */
+  plotSvg?: string | null;
+}
+
+/** One decimal, as the paper prints; never `-0.0`. */
+export function fixed1(x: number): string {
+  const r = Math.round(x * 10) / 10;
+  return (r === 0 ? 0 : r).toFixed(1);
+}
+
+/** The marker on a cell whose number does not cover the whole benchmark; explained in the notes. */
+export const PARTIAL_MARK = '*';
+
+/** The header row's labels: Model, Params, one per column, and Norm. avg. when shown. */
+export function headerLabels(table: ReportTable): string[] {
+  return ['Model', 'Params', ...table.columns.map((c) => c.label), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
+}
+
+/** A row's cells in column order (undefined where the model has no score), then the normalised average. */
+export function rowValues(table: ReportTable, row: Row): { cells: (Cell | undefined)[]; norm: Row['normAvg'] } {
+  return { cells: table.columns.map((c) => row.cells[c.id]), norm: row.normAvg };
+}
+
+/**
+ * The notes under a table, in a fixed order: how the normalised average is computed, partial numbers
+ * (one per marked cell), then the table's own notes (reference source, unknown sizes or tasks).
+ */
+export function tableNotes(table: ReportTable, stderr = false): string[] {
+  const notes: string[] = [];
+  notes.push('Scores are exact-match percentages; a benchmark\'s score is the unweighted mean over its tasks (MMLU subjects, BBH tasks, languages).');
+  if (table.showNormAvg) notes.push(NORM_AVG_NOTE);
+  for (const row of table.rows) {
+    for (const col of table.columns) {
+      const cell = row.cells[col.id];
+      if (cell?.partial) notes.push(`${PARTIAL_MARK} ${row.label}, ${col.label}: ${cell.partial} (${cell.file}).`);
+    }
+  }
+  notes.push(...table.notes);
+  if (stderr) notes.push('± is one standard error (tasks treated as independent; none is published for the paper\'s rows).');
+  return notes;
+}
+
+/** The label of one breakdown row, with its level and average membership made visible in plain text. */
+export function breakdownLabel(label: string, level: 0 | 1 | 2, inAverage: boolean, indent: string): string {
+  const text = level === 2 ? `${indent}${label}` : label;
+  return inAverage ? text : `${text} (not in average)`;
+}
+
+export function breakdownTitle(column: Column): string {
+  return `${column.label}: per task`;
+}

@@ -1,0 +1,195 @@
+import { UsageError } from '../errors.js';
+import type { LoadedRecord } from '../results/read.js';
+import type { RunRecord } from '../types.js';
+import { type Column, columnOf, compareColumns, paperColumn, PAPER_COLUMNS } from './columns.js';
+import { normalisedAverage, randomBaseline } from './normalise.js';
+import { loadReference, REFERENCE_SOURCE, type ReferenceName, type ReferenceRow } from './reference.js';
+
+/**
+ * The report as data: rows (models) × columns (benchmark × format), built once from run records and
+ * rendered by each output format. Every format shows the same numbers because they all read this.
+ */
+
+export interface Cell {
+  /** Raw score, percent. */
+  score: number;
+  /** Standard error in points (null for published numbers, which come without one). */
+  stderr: number | null;
+  /** Examples scored (null for published numbers). */
+  n: number | null;
+  /** Random-guess score the column is normalised with. */
+  low: number;
+  /** Why this number does not cover the whole benchmark (a `--limit`, a task subset, a shard, failures), or null. */
+  partial: string | null;
+  /** The run record it came from (null for published numbers). */
+  file: string | null;
+}
+
+export interface Row {
+  label: string;
+  /** The model family, for one line per family in the plot (`Xenova/flan-t5`, `Flan-T5 (paper)`). */
+  family: string;
+  params: number | null;
+  paramsLabel: string;
+  reference: boolean;
+  cells: Record<string, Cell>;
+  /** Normalised average over the paper's six columns; `published` when copied from the paper. */
+  normAvg: { value: number; stderr: number | null; published: boolean } | null;
+  /** Our rows only: the records behind the row, by column id. */
+  records: Record<string, RunRecord>;
+}
+
+export interface ReportTable {
+  columns: Column[];
+  rows: Row[];
+  /** Whether the normalised-average column is shown: some row has all six paper columns. */
+  showNormAvg: boolean;
+  reference: ReferenceName | null;
+  /** Caveats to print under the table (partial coverage, unknown BBH tasks, a model without a size). */
+  notes: string[];
+}
+
+/** Parameter counts in the paper's style: two significant digits, `77M`, `250M`, `780M`, `2.9B`, `11B`. */
+export function formatParams(params: number | null): string {
+  if (params === null || !Number.isFinite(params) || params <= 0) return '?';
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
+  for (const [scale, unit] of units) {
+    if (params >= scale * 0.9995 || unit === 'K') {
+      const v = Number((params / scale).toPrecision(2));
+      // Rounding can carry into the next unit (999.6M → 1000M): show it there instead.
+      if (v >= 1000 && unit !== 'T') continue;
+      return `${v}${unit}`;
+    }
+  }
+  return String(params);
+}
+
+/** A model family: the name without its size word (`Xenova/flan-t5-small` → `Xenova/flan-t5`). */
+export function modelFamily(name: string): string {
+  const stripped = name.replace(/[-_ ]?\b(small|base|large|xl|xxl)\b/gi, '').replace(/[-_]+(?=\s|$)/g, '');
+  return stripped || name;
+}
+
+/** Say why a record's number is not a full-benchmark number, or null when it is. */
+function partialReason(r: RunRecord): string | null {
+  const reasons: string[] = [];
+  if (r.selection.tasks) reasons.push(`${r.selection.tasks.length} selected task${r.selection.tasks.length === 1 ? '' : 's'}`);
+  if (r.selection.limit !== null) reasons.push(`first ${r.selection.limit} examples per task`);
+  if (r.selection.shard) reasons.push(`shard ${r.selection.shard.index + 1}/${r.selection.shard.count}`);
+  if (r.failed > 0) reasons.push(`${r.failed} failed example${r.failed === 1 ? '' : 's'} counted wrong`);
+  const missing = Object.values(r.result.tasks).reduce((a, t) => a + (t.missing ?? 0), 0);
+  if (missing > 0) reasons.push(`${missing} example${missing === 1 ? '' : 's'} without a prediction counted wrong`);
+  return reasons.length ? reasons.join(', ') : null;
+}
+
+function ourRows(loaded: readonly LoadedRecord[], notes: string[]): { rows: Row[]; columns: Map<string, Column> } {
+  const columns = new Map<string, Column>();
+  const byModel = new Map<string, { name: string; dtype: string; params: number | null; cells: Record<string, Cell>; records: Record<string, RunRecord>; files: Record<string, string> }>();
+  for (const { record, file } of loaded) {
+    const col = columnOf(record);
+    columns.set(col.id, col);
+    const key = `${record.model.name}\u0000${record.model.dtype}`;
+    let row = byModel.get(key);
+    if (!row) {
+      row = { name: record.model.name, dtype: record.model.dtype, params: record.model.params, cells: {}, records: {}, files: {} };
+      byModel.set(key, row);
+    }
+    if (row.params === null) row.params = record.model.params;
+    const clash = row.files[col.id];
+    if (clash) {
+      throw new UsageError(
+        `${clash} and ${file} both hold ${record.model.name} on ${col.label}; pass only one of them (or merge shards with \`flan-eval merge\`)`,
+      );
+    }
+    const { low, unknownTasks } = randomBaseline(record.benchmark, record.result.averageTasks);
+    if (unknownTasks.length) {
+      notes.push(`${file}: BBH task${unknownTasks.length === 1 ? '' : 's'} ${unknownTasks.join(', ')} not among the 27 known; normalised with the 27-task mean random baseline.`);
+    }
+    row.files[col.id] = file;
+    row.records[col.id] = record;
+    row.cells[col.id] = { score: record.result.score, stderr: record.result.stderr, n: record.n, low, partial: partialReason(record), file };
+  }
+  const dtypesByName = new Map<string, Set<string>>();
+  for (const r of byModel.values()) dtypesByName.set(r.name, (dtypesByName.get(r.name) ?? new Set()).add(r.dtype));
+  const rows: Row[] = [...byModel.values()].map((r) => {
+    const label = dtypesByName.get(r.name)!.size > 1 ? `${r.name} (${r.dtype})` : r.name;
+    if (r.params === null) notes.push(`${label}: parameter count unknown (not in its run records); listed last and left out of the plot.`);
+    return {
+      label,
+      family: modelFamily(label),
+      params: r.params,
+      paramsLabel: formatParams(r.params),
+      reference: false,
+      cells: r.cells,
+      normAvg: null,
+      records: r.records,
+    };
+  });
+  for (const row of rows) {
+    const six = PAPER_COLUMNS.map((p) => row.cells[p.key]);
+    const avg = normalisedAverage(six.map((c) => (c ? { raw: c.score, low: c.low, stderr: c.stderr } : null)));
+    if (avg) row.normAvg = { ...avg, published: false };
+  }
+  return { rows, columns };
+}
+
+function referenceRow(ref: ReferenceRow): Row {
+  const cells: Record<string, Cell> = {};
+  PAPER_COLUMNS.forEach((p, i) => {
+    const col = paperColumn(i);
+    cells[p.key] = { score: ref.scores[p.key]!, stderr: null, n: null, low: randomBaseline(col.benchmark, []).low, partial: null, file: null };
+  });
+  const label = `${ref.model} (paper)`;
+  return {
+    label,
+    family: modelFamily(label),
+    params: ref.params,
+    paramsLabel: ref.paramsLabel,
+    reference: true,
+    cells,
+    normAvg: { value: ref.normAvg, stderr: null, published: true },
+    records: {},
+  };
+}
+
+/**
+ * Rows sorted by parameter count (unknown sizes last); at equal size, the paper's rows (T5 then Flan-T5,
+ * as in Table 5) come before ours so each of our models sits right under its published counterpart.
+ */
+function compareRows(a: Row, b: Row, refOrder: Map<string, number>): number {
+  const pa = a.params ?? Infinity;
+  const pb = b.params ?? Infinity;
+  if (pa !== pb) return pa - pb;
+  if (a.reference !== b.reference) return a.reference ? -1 : 1;
+  if (a.reference) return refOrder.get(a.label)! - refOrder.get(b.label)!;
+  return a.label < b.label ? -1 : a.label > b.label ? 1 : 0;
+}
+
+export function buildReportTable(loaded: readonly LoadedRecord[], options: { reference?: ReferenceName | null } = {}): ReportTable {
+  const notes: string[] = [];
+  const { rows, columns } = ourRows(loaded, notes);
+  const reference = options.reference ?? null;
+  const refRows = reference ? loadReference(reference).map(referenceRow) : [];
+  if (reference) {
+    for (let i = 0; i < PAPER_COLUMNS.length; i++) if (!columns.has(PAPER_COLUMNS[i]!.key)) columns.set(PAPER_COLUMNS[i]!.key, paperColumn(i));
+    notes.push(`Rows marked (paper): ${REFERENCE_SOURCE[reference]}; their normalised average is the published one.`);
+  }
+  const refOrder = new Map(refRows.map((r, i) => [r.label, i]));
+  const all = [...rows, ...refRows].sort((a, b) => compareRows(a, b, refOrder));
+  return {
+    columns: [...columns.values()].sort(compareColumns),
+    rows: all,
+    showNormAvg: all.some((r) => r.normAvg !== null),
+    reference,
+    notes,
+  };
+}
+
+/** A short description of the normalised average, for notes under every table. */
+export const NORM_AVG_NOTE =
+  'Norm. avg.: mean of the six paper columns, each normalised as 100·(score − random)/(100 − random); random = 25 for MMLU, the mean of the per-task random baselines for BBH (26.6 over all 27 tasks), 0 for TyDiQA and MGSM.';
