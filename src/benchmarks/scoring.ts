@@ -52,7 +52,9 @@ export function aggregateByTask(
     else byTask.set(item.task, [item]);
   }
   const out: Record<string, TaskScore> = {};
-  for (const [task, list] of [...byTask].sort(([a], [b]) => a.localeCompare(b))) {
+  // Code-point order, like the adapters' sorted task lists: localeCompare depends on the ICU build and
+  // locale, and a report's row order must not.
+  for (const [task, list] of [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const outcomes: number[] = [];
     const metricValues = new Map<string, number[]>();
     let missing = 0;

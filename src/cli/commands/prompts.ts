@@ -17,7 +17,7 @@ export const promptsCommand: CommandModule<object, Record<string, unknown>> = {
     y
       .positional('benchmark', { type: 'string', description: 'mmlu, bbh, tydiqa or mgsm' })
       .options(formatOptions)
-      .option('out', { type: 'string', demandOption: true, description: 'the JSONL file to write (`-` for stdout)' })
+      .option('out', { type: 'string', demandOption: true, description: 'the JSONL file to write (`--out=-` for stdout)' })
       .example('$0 prompts mmlu --cot --tasks anatomy --out mmlu-cot.jsonl', 'MMLU CoT 5-shot prompts for one subject')
       .example('$0 prompts bbh --zero-shot --limit 10 --out bbh.jsonl', 'the first 10 direct zero-shot prompts of each BBH task') as Argv<Record<string, unknown>>,
   async handler(argv) {
