@@ -22,6 +22,7 @@ export interface Seq2SeqConfig {
   numDecoderLayers: number;
   numHeads: number;
   dKv: number;
+  dModel: number | null;
   vocabSize: number;
   decoderStartTokenId: number;
   eosTokenIds: number[];
@@ -80,6 +81,7 @@ export async function resolveModelFiles(dir: string, dtype: Dtype): Promise<Mode
     numDecoderLayers: numLayers,
     numHeads: int(cfg, 'num_heads', configPath),
     dKv: int(cfg, 'd_kv', configPath),
+    dModel: typeof cfg.d_model === 'number' ? cfg.d_model : null,
     vocabSize: int(cfg, 'vocab_size', configPath),
     decoderStartTokenId: int({ ...cfg, ...gen }, 'decoder_start_token_id', configPath, 0),
     eosTokenIds: (Array.isArray(eos) ? eos : [eos]).map(Number),

@@ -1,0 +1,139 @@
+import { basename, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { OnnxSeq2SeqBackend } from '../../backends/onnx/seq2seq.js';
+import type { Dtype } from '../../backends/types.js';
+import { getBenchmark } from '../../benchmarks/registry.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { resolveModel } from '../../models/resolve.js';
+import { evaluateUnit, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
+import { modelMeta } from '../../runner/model.js';
+import { parseShard } from '../../runner/shard.js';
+import { loadSuite } from '../../runner/suite.js';
+import type { ScoringMode } from '../../types.js';
+import { describeFormat, formatFor, formatOptions, readFormatFlags } from '../format-flags.js';
+import { setExitCode } from '../main.js';
+
+/**
+ * `flan-eval run <benchmark…> --model M…`: the main job. Each model in turn, each benchmark × format,
+ * resumable (rerun the same command after a crash or Ctrl-C), shardable (`--shard i/n` + `merge`).
+ */
+export const runCommand: CommandModule<object, Record<string, unknown>> = {
+  command: 'run [benchmarks..]',
+  describe: 'evaluate models on benchmarks (resumable, shardable); `run mmlu --cot` is the main job',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('benchmarks', { type: 'string', array: true, description: 'mmlu, bbh, tydiqa, mgsm (or use --suite)' })
+      .options(formatOptions)
+      .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (SPEC §6 layout) or a pulled hub id; repeat for several models' })
+      .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
+      .option('scoring', { choices: ['generate', 'loglik'], default: 'generate', description: 'loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
+      .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
+      .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
+      .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
+      .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
+      .option('concurrency', { type: 'number', default: 1, description: 'batches in flight at once' })
+      .option('max-new-tokens', { type: 'number', description: 'override the per-format generation budget' })
+      .option('shard', { type: 'string', description: 'i/n: evaluate only shard i of n (0-based); combine with `flan-eval merge`' })
+      .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
+      .option('quiet', { type: 'boolean', default: false, description: 'no progress on stderr' })
+      .option('json', { type: 'boolean', default: false, description: 'print one JSON document with the results' })
+      .example('$0 run mmlu --cot --model Xenova/flan-t5-small', 'MMLU 5-shot chain-of-thought')
+      .example('$0 run --suite flan-heldout --model ./flan-t5-base --out results/base', "the paper's six columns") as Argv<Record<string, unknown>>,
+  async handler(argv) {
+    const flags = readFormatFlags(argv);
+    const positive = (name: string, v: unknown, min = 1) => {
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, got ${String(v)}`);
+      return v;
+    };
+    const batchSize = positive('batch-size', argv.batchSize)!;
+    const concurrency = positive('concurrency', argv.concurrency)!;
+    const threads = positive('threads', argv.threads);
+    const maxNewTokens = positive('max-new-tokens', argv.maxNewTokens);
+    const scoring = argv.scoring as ScoringMode;
+    const shard = parseShard(argv.shard as string | undefined);
+    const names = (argv.benchmarks as string[] | undefined) ?? [];
+
+    let units: RunUnit[];
+    if (argv.suite) {
+      if (names.length) throw new UsageError('give either benchmarks or --suite, not both');
+      units = (await loadSuite(String(argv.suite))).units.map((u) => ({
+        ...u,
+        selection: { ...u.selection, ...(flags.limit !== undefined ? { limit: flags.limit } : {}) },
+      }));
+    } else {
+      if (!names.length) throw new UsageError('name at least one benchmark (mmlu, bbh, tydiqa, mgsm) or give --suite');
+      const adapters = [...new Set(names.flatMap((n) => n.split(',')).map((n) => getBenchmark(n)))];
+      units = adapters.map((adapter) => {
+        const { format, selection } = formatFor(flags, adapter, { ignoreInapplicable: adapters.length > 1 });
+        return { benchmark: adapter.name, format, selection, scoring };
+      });
+    }
+    if (maxNewTokens !== undefined) units = units.map((u) => ({ ...u, maxNewTokens }));
+
+    const interrupt = { requested: false };
+    const onSigint = () => {
+      if (interrupt.requested) {
+        process.stderr.write('\nflan-eval: interrupted again; exiting now (predictions written so far are kept)\n');
+        process.exit(EXIT.interrupted);
+      }
+      interrupt.requested = true;
+      process.stderr.write('\nflan-eval: interrupted; finishing the batches in flight (Ctrl-C again to stop at once)…\n');
+    };
+    process.on('SIGINT', onSigint);
+    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, interrupt };
+    const outcomes: UnitOutcome[] = [];
+    try {
+      // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
+      for (const u of units) await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection);
+      for (const spec of argv.model as string[]) {
+        const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
+        // A folder is named by its last component; a hub id keeps its owner/name.
+        const name = resolve(spec) === dir ? basename(dir) : spec;
+        const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
+        try {
+          if (backend.modelConfig.testModel && !settings.quiet) {
+            process.stderr.write(`flan-eval: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
+          }
+          const meta = await modelMeta(backend, name);
+          for (const unit of units) {
+            if (interrupt.requested) break;
+            outcomes.push(await evaluateUnit(backend, meta, unit, settings));
+          }
+        } finally {
+          await backend.dispose();
+        }
+        if (interrupt.requested) break;
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+
+    const failed = outcomes.reduce((a, o) => a + o.failed, 0);
+    if (argv.json) {
+      process.stdout.write(`${JSON.stringify({ interrupted: interrupt.requested, failed, runs: outcomes.map((o) => ({ record: o.record ? o.recordPath : null, predictions: o.predictionsPath, benchmark: o.unit.benchmark, format: { ...o.unit.format, scoring: o.unit.scoring }, model: o.record?.model.name ?? null, score: o.record?.result.score ?? null, n: o.record?.n ?? null, failed: o.failed })) })}\n`);
+    } else {
+      process.stdout.write(summaryTable(outcomes));
+    }
+    if (interrupt.requested) {
+      process.stderr.write(`flan-eval: stopped early; predictions so far are saved. Resume with the same command: flan-eval run ${process.argv.slice(3).join(' ')}\n`);
+      setExitCode(argv, EXIT.interrupted);
+    } else if (failed > 0) {
+      process.stderr.write(`flan-eval: ${failed} example(s) failed; they count as wrong and carry an "error" field in the predictions files. Rerun the same command to retry them.\n`);
+      setExitCode(argv, EXIT.failed);
+    }
+  },
+};
+
+function summaryTable(outcomes: readonly UnitOutcome[]): string {
+  const rows = outcomes
+    .filter((o) => o.record)
+    .map((o) => {
+      const r = o.record!;
+      return [r.model.name, r.benchmark, describeFormat(r.format, { ...(r.format.split ? { split: r.format.split } : {}) }) + (r.format.scoring === 'loglik' ? ', loglik' : ''), `${r.result.score.toFixed(1)} ± ${r.result.stderr.toFixed(1)}`, String(r.n), String(r.failed), o.recordPath];
+    });
+  const header = ['model', 'benchmark', 'format', 'score', 'n', 'failed', 'record'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |\n`;
+  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
+}

@@ -1,0 +1,83 @@
+import { open, readFile, rename, truncate } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { PredictionLine } from '../types.js';
+import { fsError, parseJson, writeFileAtomic } from '../util/fs.js';
+
+/**
+ * The predictions JSONL of one run unit, appended batch by batch, plus a small state file naming the
+ * configuration those predictions belong to.
+ *
+ * Crash safety: a line is appended whole in one write; if the process is killed mid-write, the file can
+ * end in a partial line, which `open` cuts off (everything before it is intact). Predictions made under
+ * another configuration are never reused: the old file is moved aside, not deleted.
+ */
+export class PredictionStore {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly existing: Map<string, PredictionLine>,
+    readonly movedAside: string | null,
+  ) {}
+
+  static async open(path: string, configHash: string): Promise<PredictionStore> {
+    const statePath = `${path}.state.json`;
+    let movedAside: string | null = null;
+    let previous: string | null = null;
+    try {
+      previous = (parseJson(await readFile(statePath, 'utf8'), statePath) as { configHash?: string }).configHash ?? null;
+    } catch {
+      previous = null;
+    }
+    const existing = new Map<string, PredictionLine>();
+    let content: string | null = null;
+    try {
+      content = await readFile(path, 'utf8');
+    } catch {
+      content = null;
+    }
+    if (content !== null && previous !== configHash) {
+      // Another configuration (or unknown): keep the file for the user, but never mix it into this run.
+      movedAside = `${path}.stale-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(path, movedAside).catch((e) => {
+        throw fsError(e, path);
+      });
+      content = null;
+    } else if (content !== null) {
+      const end = content.lastIndexOf('\n') + 1;
+      if (end < content.length) await truncate(path, Buffer.byteLength(content.slice(0, end)));
+      for (const line of content.slice(0, end).split('\n')) {
+        if (!line) continue;
+        try {
+          const p = JSON.parse(line) as PredictionLine;
+          // A later line for the same id (a retried error) supersedes the earlier one.
+          if (typeof p.id === 'string') existing.set(p.id, p);
+        } catch {
+          // A corrupt line cannot come from a kill (lines are written whole); skip it, the item reruns.
+        }
+      }
+    }
+    await writeFileAtomic(statePath, `${JSON.stringify({ configHash })}\n`);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'a');
+    } catch (e) {
+      throw fsError(e, path);
+    }
+    return new PredictionStore(path, handle, existing, movedAside);
+  }
+
+  async append(lines: readonly PredictionLine[]): Promise<void> {
+    if (!lines.length) return;
+    try {
+      await this.handle.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    } catch (e) {
+      throw fsError(e, this.path);
+    }
+    for (const l of lines) this.existing.set(l.id, l);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.sync().catch(() => undefined);
+    await this.handle.close();
+  }
+}

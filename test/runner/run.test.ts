@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { fixturesDir, repoRoot, runCli, tempDir } from '../helpers/cli.js';
+import { testModelDir } from '../helpers/testModel.js';
+
+const DATA = join(fixturesDir, 'data');
+let model: string;
+
+before(async () => {
+  model = await testModelDir('tiny', 1);
+});
+
+function runArgs(out: string, ...extra: string[]): string[] {
+  return ['run', 'mmlu', 'bbh', '--model', model, '--data-dir', DATA, '--out', out, '--max-new-tokens', '48', '--quiet', ...extra];
+}
+
+/** Every finished predictions file under a results folder: name → content. */
+async function predictions(out: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const modelDir = join(out, 'tiny-seed1');
+  for (const f of (await readdir(modelDir)).sort()) {
+    if (f.endsWith('.predictions.jsonl')) files.set(f.replace(/_shard\d+of\d+/, ''), await readFile(join(modelDir, f), 'utf8'));
+  }
+  return files;
+}
+
+async function record(out: string, stem: string): Promise<{ result: { score: number; tasks: Record<string, { n: number }> }; n: number; failed: number; runtime: { batchSize: number } }> {
+  return JSON.parse(await readFile(join(out, 'tiny-seed1', `${stem}.json`), 'utf8'));
+}
+
+let reference: Map<string, string>;
+let referenceOut: string;
+
+describe('run', () => {
+  before(async () => {
+    referenceOut = await tempDir();
+    const r = await runCli(runArgs(referenceOut, '--batch-size', '8'));
+    assert.equal(r.code, 0, r.stderr);
+    reference = await predictions(referenceOut);
+  });
+
+  test('writes a run record and a predictions line per example, and prints a summary', async () => {
+    assert.deepEqual([...reference.keys()], ['bbh_direct_3shot.predictions.jsonl', 'mmlu_direct_5shot_val.predictions.jsonl']);
+    const rec = await record(referenceOut, 'mmlu_direct_5shot_val');
+    const lines = reference.get('mmlu_direct_5shot_val.predictions.jsonl')!.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rec.n, lines.length);
+    assert.equal(rec.failed, 0);
+    assert.equal(Object.values(rec.result.tasks).reduce((a, t) => a + t.n, 0), lines.length);
+    for (const l of lines) {
+      assert.match(l.id, /^mmlu\/[a-z_]+\/\d+$/);
+      assert.match(l.promptHash, /^[0-9a-f]{64}$/);
+      assert.equal(typeof l.prediction, 'string');
+      assert.equal(typeof l.correct, 'boolean');
+    }
+    const full = JSON.parse(await readFile(join(referenceOut, 'tiny-seed1', 'mmlu_direct_5shot_val.json'), 'utf8'));
+    assert.equal(full.schema, 'flan-eval/run-record@1');
+    assert.ok(full.model.params > 10_000, 'parameter count read from the ONNX initializers');
+    assert.match(full.model.files['onnx/encoder_model.onnx'], /^[0-9a-f]{64}$/);
+    assert.ok(Object.keys(full.data.files).some((f: string) => f.startsWith('mmlu/val/')));
+    assert.equal(full.versions.onnxruntime, '1.30.0');
+    assert.deepEqual(full.decoding, { maxNewTokens: 48, stop: ['\n\nQ:'] });
+  });
+
+  test('batch size 1 gives the same predictions as batch size 8', async () => {
+    const out = await tempDir();
+    const r = await runCli(runArgs(out, '--batch-size', '1'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await predictions(out), reference);
+    assert.equal((await record(out, 'mmlu_direct_5shot_val')).runtime.batchSize, 1);
+  });
+
+  test('--shard 0/2 + 1/2 + merge gives the same predictions and scores as one run', async () => {
+    const shards = await tempDir();
+    for (const s of ['0/2', '1/2']) {
+      const r = await runCli(runArgs(shards, '--shard', s, '--batch-size', '3'));
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const parts = await readdir(join(shards, 'tiny-seed1'));
+    assert.ok(parts.includes('mmlu_direct_5shot_val_shard0of2.json') && parts.includes('mmlu_direct_5shot_val_shard1of2.json'));
+    const sizes = await Promise.all(['0', '1'].map(async (i) => (await record(shards, `mmlu_direct_5shot_val_shard${i}of2`)).n));
+    assert.ok(sizes.every((n) => n > 0), `both shards hold examples: ${sizes}`);
+    const merged = await tempDir();
+    const m = await runCli(['merge', shards, '--out', merged]);
+    assert.equal(m.code, 0, m.stderr);
+    assert.deepEqual(await predictions(merged), reference);
+    for (const stem of ['mmlu_direct_5shot_val', 'bbh_direct_3shot']) {
+      assert.deepEqual((await record(merged, stem)).result, (await record(referenceOut, stem)).result);
+    }
+    // Two shards with one missing are refused.
+    const partial = await tempDir();
+    await runCli(runArgs(partial, '--shard', '0/2'));
+    const bad = await runCli(['merge', partial, '--out', await tempDir()]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /shards 1\/2 of tiny-seed1 .* are missing/);
+  });
+
+  test('merge refuses shards of different configurations', async () => {
+    const shards = await tempDir();
+    assert.equal((await runCli(runArgs(shards, '--shard', '0/2'))).code, 0);
+    const other = await tempDir();
+    const args = runArgs(other, '--shard', '1/2');
+    args[args.indexOf('48')] = '20';
+    assert.equal((await runCli(args)).code, 0);
+    await mkdir(join(shards, 'tiny-seed1'), { recursive: true });
+    for (const f of await readdir(join(other, 'tiny-seed1'))) {
+      await writeFile(join(shards, 'tiny-seed1', f), await readFile(join(other, 'tiny-seed1', f)));
+    }
+    const r = await runCli(['merge', shards, '--out', await tempDir()]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /decoding settings differ/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  for (const signal of ['SIGKILL', 'SIGINT'] as const) {
+    test(`${signal} mid-run, then the same command again, gives the same predictions as an uninterrupted run`, async () => {
+      const out = await tempDir();
+      const args = runArgs(out, '--batch-size', '1');
+      const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flan-eval.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const preds = join(out, 'tiny-seed1', 'mmlu_direct_5shot_val.predictions.jsonl');
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const text = existsSync(preds) ? await readFile(preds, 'utf8') : '';
+        if (text.split('\n').length > 2) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      child.kill(signal);
+      const code = await exited;
+      assert.ok(!existsSync(join(out, 'tiny-seed1', 'bbh_direct_3shot.json')), 'interrupted before the end');
+      if (signal === 'SIGINT') {
+        assert.equal(code, 130, stderr);
+        assert.match(stderr, /Resume with the same command/);
+      } else {
+        // A kill can land mid-write: simulate the torn last line it may leave.
+        await appendFile(preds, '{"id":"mmlu/high_school');
+      }
+      const again = await runCli(args);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(await predictions(out), reference);
+    });
+  }
+
+  test('a changed configuration never reuses stale predictions', async () => {
+    const out = await tempDir();
+    const args = runArgs(out, '--batch-size', '4');
+    assert.equal((await runCli(args)).code, 0);
+    const changed = [...args];
+    changed[changed.indexOf('48')] = '3';
+    changed.splice(changed.indexOf('--quiet'), 1);
+    const r = await runCli(changed);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /made with another configuration; moved it to mmlu_direct_5shot_val\.predictions\.jsonl\.stale-/);
+    assert.doesNotMatch(r.stderr, /resuming/);
+    const lines = (await readFile(join(out, 'tiny-seed1', 'mmlu_direct_5shot_val.predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.every((l) => l.tokens <= 3));
+  });
+
+  test('--scoring loglik picks one of the options and records the log-likelihoods', async () => {
+    const out = await tempDir();
+    const r = await runCli(['run', 'mmlu', '--scoring', 'loglik', '--model', model, '--data-dir', DATA, '--out', out, '--quiet', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.runs[0].format.scoring, 'loglik');
+    const lines = (await readFile(join(out, 'tiny-seed1', 'mmlu_direct_5shot_val_loglik.predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    for (const l of lines) {
+      assert.equal(l.loglik.length, 4);
+      const best = l.loglik.indexOf(Math.max(...l.loglik));
+      assert.equal(l.prediction, [' (A)', ' (B)', ' (C)', ' (D)'][best]);
+      assert.equal(l.answer, ['(A)', '(B)', '(C)', '(D)'][best]);
+    }
+  });
+});
+
+describe('run: bad input gets one line and exit code 2', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['--batch-size 0', ['--batch-size', '0'], /--batch-size must be a whole number of at least 1/],
+    ['--shard 2/2', ['--shard', '2/2'], /--shard 2\/2: the index must be 0\.\.1/],
+    ['--shard x', ['--shard', 'x'], /--shard x: expected i\/n/],
+    ['--device tpu', ['--device', 'tpu'], /--device tpu: expected cpu, cuda or cuda:N/],
+    ['--scoring loglik with --cot', ['--scoring', 'loglik', '--cot'], /--scoring loglik: .* loglik applies to MMLU direct/],
+  ];
+  for (const [name, extra, pattern] of cases) {
+    test(name, async () => {
+      const r = await runCli(runArgs(await tempDir(), ...extra));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+
+  test('an unknown model', async () => {
+    const r = await runCli(['run', 'mmlu', '--model', 'no/such-model', '--data-dir', DATA, '--out', await tempDir()]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--model no\/such-model: .*models pull no\/such-model/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  test('an --out that is a file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'taken');
+    await writeFile(file, 'x');
+    const r = await runCli(runArgs(file));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /taken.*: a file is in the way of a folder/);
+    assert.doesNotMatch(r.stderr, /at .*\.js/);
+  });
+
+  test('a full disk', async (t) => {
+    const mnt = await tempDir('flan-eval-full-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      t.skip('cannot mount a small tmpfs here (needs root and mount rights)');
+      return;
+    }
+    try {
+      const r = await runCli(runArgs(mnt, '--batch-size', '1'));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /no space left on device/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+});
