@@ -11,7 +11,7 @@ import { hashFiles } from './hashing.js';
 export async function modelMeta(backend: OnnxSeq2SeqBackend, displayName: string): Promise<RunRecord['model']> {
   const { dir, files: rel, dtype } = backend.info;
   const { files, hash } = await hashFiles(dir, rel.map((f) => join(dir, f)));
-  let params: number | null = null;
+  let params: number | null;
   const onnx = rel.filter((f) => f.endsWith('.onnx') && !f.includes('with_past'));
   try {
     const counts = await Promise.all(onnx.map((f) => countOnnxParams(join(dir, f))));

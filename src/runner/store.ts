@@ -22,14 +22,14 @@ export class PredictionStore {
   static async open(path: string, configHash: string): Promise<PredictionStore> {
     const statePath = `${path}.state.json`;
     let movedAside: string | null = null;
-    let previous: string | null = null;
+    let previous: string | null;
     try {
       previous = (parseJson(await readFile(statePath, 'utf8'), statePath) as { configHash?: string }).configHash ?? null;
     } catch {
       previous = null;
     }
     const existing = new Map<string, PredictionLine>();
-    let content: string | null = null;
+    let content: string | null;
     try {
       content = await readFile(path, 'utf8');
     } catch {
@@ -41,7 +41,6 @@ export class PredictionStore {
       await rename(path, movedAside).catch((e) => {
         throw fsError(e, path);
       });
-      content = null;
     } else if (content !== null) {
       const end = content.lastIndexOf('\n') + 1;
       if (end < content.length) await truncate(path, Buffer.byteLength(content.slice(0, end)));
