@@ -40,7 +40,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 /** Split Python source into tokens; newlines inside brackets are not statement ends (as in Python). */
 function tokenize(src: string, file: string): Token[] {
   const tokens: Token[] = [];
-  const brackets: string[] = [];
+  const brackets: { close: string; line: number }[] = [];
   let i = 0;
   let line = 1;
   const fail = (detail: string, at = line): never => {
@@ -166,9 +166,9 @@ function tokenize(src: string, file: string): Token[] {
       continue;
     }
     if (OPS.has(c)) {
-      if (c in OPEN) brackets.push(OPEN[c]!);
+      if (c in OPEN) brackets.push({ close: OPEN[c]!, line });
       else if (c === ')' || c === ']' || c === '}') {
-        const want = brackets.pop();
+        const want = brackets.pop()?.close;
         if (want !== c) fail(want ? `"${c}" where "${want}" was expected` : `unmatched "${c}"`);
       }
       tokens.push({ kind: 'op', value: c, line });
@@ -177,7 +177,9 @@ function tokenize(src: string, file: string): Token[] {
     }
     fail(`unexpected character "${c}"`);
   }
-  if (brackets.length) fail(`unexpected end of file: "${brackets[brackets.length - 1]}" is missing`);
+  // An unclosed bracket is reported where it opened: that is where the fix goes, not at the end of the file.
+  const open = brackets[brackets.length - 1];
+  if (open) fail(`"${open.close}" is missing: the bracket opened here is never closed`, open.line);
   if (tokens.length && tokens[tokens.length - 1]!.kind !== 'newline') tokens.push({ kind: 'newline', line });
   tokens.push({ kind: 'end', line });
   return tokens;
