@@ -1,0 +1,209 @@
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { discardStaged, downloadToTemp, placeStaged, type Staged } from '../net/download.js';
+import { DownloadError } from '../net/errors.js';
+import type { Progress } from '../net/progress.js';
+import type { NetSettings } from '../net/settings.js';
+import { exists, sha256File } from '../util/fs.js';
+import { checkHubId, DTYPE_SUFFIX, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
+import { readOnnxSummary } from './onnxParams.js';
+
+/**
+ * `models pull`: fetch the files of one ONNX export (SPEC §6) from the Hugging Face Hub's
+ * `<endpoint>/<repo>/resolve/<revision>/<path>` URLs into the model cache.
+ *
+ * - endpoint: `$HF_ENDPOINT` (a mirror, or a test server), else https://huggingface.co;
+ * - `$HF_TOKEN`, when set, is sent as `Authorization: Bearer …` to the endpoint only (never to the CDN
+ *   the Hub redirects large files to);
+ * - the files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional),
+ *   onnx/encoder_model<sfx>.onnx, and onnx/decoder_model_merged<sfx>.onnx — or, when the export has no
+ *   merged decoder (404), onnx/decoder_model<sfx>.onnx + onnx/decoder_with_past_model<sfx>.onnx — where
+ *   <sfx> is '' (fp32), '_fp16' or '_quantized' (q8); plus any external-data files the ONNX graphs name;
+ * - integrity: every ONNX file must parse as ONNX; where the Hub sends the SHA-256 of an LFS file
+ *   (`X-Linked-ETag`), the download must match it;
+ * - all or nothing: files are staged next to their targets and placed only when every one has arrived;
+ *   the manifest, written last, marks the pull complete. Files already there with the recorded hash are
+ *   not downloaded again (unless `force`).
+ */
+export interface PullOptions {
+  id: string;
+  revision?: string;
+  dtype?: ModelDtype;
+  net: NetSettings;
+  env?: NodeJS.ProcessEnv;
+  progress?: Progress;
+  force?: boolean;
+}
+
+export interface PullResult {
+  dir: string;
+  id: string;
+  revision: string;
+  dtype: ModelDtype;
+  commit?: string;
+  /** Files of this dtype (relative to dir), downloaded now or already present. */
+  files: string[];
+  downloaded: string[];
+  params: number;
+}
+
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+}
+
+export function resolveUrl(endpoint: string, id: string, revision: string, path: string): string {
+  return `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+const REQUIRED = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const OPTIONAL = ['generation_config.json'];
+
+export async function pullModel(opts: PullOptions): Promise<PullResult> {
+  const env = opts.env ?? process.env;
+  const id = checkHubId(opts.id);
+  const revision = opts.revision || 'main';
+  const dtype = opts.dtype ?? 'fp32';
+  const sfx = DTYPE_SUFFIX[dtype];
+  const endpoint = hubEndpoint(env);
+  const dir = modelCacheDir(id, revision, env);
+  const old = await readManifest(dir).catch(() => undefined);
+  const headers: Record<string, string> = env.HF_TOKEN ? { authorization: `Bearer ${env.HF_TOKEN}` } : {};
+
+  const staged = new Map<string, Staged>();
+  const present: string[] = [];
+  let commit: string | undefined = old?.commit;
+
+  const get = async (path: string, required: boolean): Promise<boolean> => {
+    const target = join(dir, path);
+    const known = old?.files[path];
+    if (!opts.force && known && (await exists(target)) && (await sha256File(target)) === known.sha256) {
+      present.push(path);
+      return true;
+    }
+    const url = resolveUrl(endpoint, id, revision, path);
+    let s: Staged | null;
+    try {
+      s = await downloadToTemp(url, target, { net: opts.net, env, headers, label: `${id}/${path}`, progress: opts.progress, allowMissing: !required });
+    } catch (e) {
+      throw explain(e, { id, revision, dtype, path, endpoint, dir });
+    }
+    if (!s) return false;
+    staged.set(path, s);
+    commit ??= headerValue(s, 'x-repo-commit');
+    // The Hub's SHA-256 of an LFS file (the plain ETag is not used: elsewhere it may hash anything).
+    const lfsSha = headerValue(s, 'x-linked-etag')?.replace(/^W\//, '').replace(/"/g, '');
+    if (lfsSha && /^[0-9a-f]{64}$/.test(lfsSha) && lfsSha !== s.sha256) {
+      throw new UsageError(`${id}/${path}: SHA-256 mismatch: the Hub announced ${lfsSha}, the download has ${s.sha256}; nothing was placed — pull again`);
+    }
+    return true;
+  };
+
+  const onnxParams = new Map<string, number>();
+  const checkOnnx = async (path: string) => {
+    const file = staged.get(path)?.tmp ?? join(dir, path);
+    const summary = await readOnnxSummary(file).catch((e: Error) => {
+      throw new UsageError(`${id}/${path}: ${e.message.replace(`${file}: `, '')}`);
+    });
+    onnxParams.set(path, summary.params);
+    // Weights of models over 2 GB live in external-data files named by the graph, next to it.
+    for (const loc of summary.externalData) {
+      if (loc.startsWith('/') || loc.split(/[\\/]/).includes('..')) {
+        throw new UsageError(`${id}/${path}: external data "${loc}" points outside the model folder; refusing it`);
+      }
+      await get(`onnx/${loc}`, true);
+    }
+  };
+
+  try {
+    // config.json first and alone: a wrong id, revision or token then fails once, with one clear message.
+    await get('config.json', true);
+    await settleAll([...REQUIRED.slice(1).map((p) => get(p, true)), ...OPTIONAL.map((p) => get(p, false))]);
+    const encoder = `onnx/encoder_model${sfx}.onnx`;
+    const merged = `onnx/decoder_model_merged${sfx}.onnx`;
+    const [, hasMerged] = await settleAll([get(encoder, true), get(merged, false)]);
+    const decoders = hasMerged ? [merged] : [`onnx/decoder_model${sfx}.onnx`, `onnx/decoder_with_past_model${sfx}.onnx`];
+    if (!hasMerged) await settleAll(decoders.map((p) => get(p, true)));
+    for (const p of [encoder, ...decoders]) await checkOnnx(p);
+
+    for (const s of staged.values()) await placeStaged(s);
+    const files: Manifest['files'] = { ...(old?.files ?? {}) };
+    for (const [path, s] of staged) files[path] = { sha256: s.sha256, bytes: s.bytes };
+    const params = (onnxParams.get(encoder) ?? 0) + (onnxParams.get(decoders[0]!) ?? 0);
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      revision,
+      ...(commit ? { commit } : {}),
+      endpoint,
+      pulledAt: new Date().toISOString(),
+      files,
+      dtypes: { ...(old?.dtypes ?? {}), [dtype]: { encoder, decoders, params } },
+    };
+    await writeManifest(dir, manifest);
+    const all = [...present, ...staged.keys()].sort();
+    return { dir, id, revision, dtype, ...(commit ? { commit } : {}), files: all, downloaded: [...staged.keys()].sort(), params };
+  } catch (e) {
+    await discardStaged([...staged.values()]);
+    throw e;
+  }
+}
+
+/**
+ * Like Promise.all, but waits for every download to end before rejecting: a sibling still running after the
+ * first failure would stage a file after the cleanup and leave it behind.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+function headerValue(s: Staged, name: string): string | undefined {
+  for (const h of s.headers) {
+    const v = h[name];
+    if (typeof v === 'string' && v) return v;
+  }
+  return undefined;
+}
+
+interface Ctx {
+  id: string;
+  revision: string;
+  dtype: ModelDtype;
+  path: string;
+  endpoint: string;
+  dir: string;
+}
+
+/** Turn a failed download into one line that says what to do. */
+function explain(e: unknown, c: Ctx): unknown {
+  if (!(e instanceof DownloadError)) return e;
+  const host = new URL(c.endpoint).host;
+  const byHand = `or download the files elsewhere and pass their folder to --model (README: "Getting the data and models")`;
+  if (e.kind === 'unreachable' || e.kind === 'broken') {
+    return new UsageError(
+      `cannot download ${c.id}/${c.path} from ${host}: ${e.detail}; check the network or proxy (HTTPS_PROXY), set HF_ENDPOINT to a mirror, ${byHand}`,
+      { cause: e },
+    );
+  }
+  if (e.kind === 'http' && (e.status === 401 || e.status === 403)) {
+    return new UsageError(
+      `${c.id}: ${host} refused access (HTTP ${e.status}); check the model id, or set HF_TOKEN to a token that can read it (gated or private model)`,
+      { cause: e },
+    );
+  }
+  if (e.kind === 'http' && e.status === 404) {
+    if (c.path === 'config.json') {
+      return new UsageError(`${c.id}: no such model or revision "${c.revision}" on ${host} (HTTP 404 for config.json); check the id and --revision`, { cause: e });
+    }
+    if (c.path.startsWith('onnx/')) {
+      return new UsageError(
+        `${c.id}@${c.revision} has no ${c.path} (HTTP 404): it is not an ONNX export for --dtype ${c.dtype}; try another --dtype or an ONNX export such as Xenova/flan-t5-small`,
+        { cause: e },
+      );
+    }
+    return new UsageError(`${c.id}@${c.revision} has no ${c.path} (HTTP 404); flan-eval needs it (SPEC §6 model layout)`, { cause: e });
+  }
+  return new UsageError(`cannot download ${c.id}/${c.path}: ${e.detail}; try again later, ${byHand}`, { cause: e });
+}
