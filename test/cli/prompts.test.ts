@@ -50,6 +50,13 @@ describe('flan-eval prompts', () => {
     assert.equal(lines[1]!.target, '(B)');
   });
 
+  it('--out=- writes the lines to stdout', async () => {
+    const r = await runCli(['prompts', 'bbh', '--tasks', 'snarks', '--limit', '1', '--data-dir', dataDir, '--out=-']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.id), ['bbh/snarks/0']);
+  });
+
   for (const name of benchmarkNames) {
     const fixtures = existsSync(join(dataDir, name));
     it(`works for ${name} through the registry`, { skip: fixtures ? false : `no ${name} fixtures in test/fixtures/data yet` }, async () => {
@@ -87,6 +94,11 @@ describe('flan-eval prompts: errors exit 2 with one line', () => {
     assertOneLineError(await runCli(['prompts', 'bbh', '--limit', '0', '--data-dir', dataDir, '--out', out()]), /--limit must be a whole number of at least 1, got 0/);
     assertOneLineError(await runCli(['prompts', 'bbh', '--split', 'test', '--data-dir', dataDir, '--out', out()]), /--split does not apply to bbh/);
     assertOneLineError(await runCli(['prompts', 'bbh', '--languages', 'de', '--data-dir', dataDir, '--out', out()]), /--languages does not apply to bbh; choose its tasks with --tasks/);
+  });
+
+  it('--out naming a folder', async () => {
+    const dir = await tempDir();
+    assertOneLineError(await runCli(['prompts', 'bbh', '--data-dir', dataDir, '--out', dir]), /--out .* is a folder; give a file name such as .*bbh\.jsonl/);
   });
 
   it('missing data directory and missing benchmark folder say how to get the data', async () => {

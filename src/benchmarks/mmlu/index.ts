@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, UsageError, unknownName } from '../../errors.js';
 import type { ItemScore, PromptFormat, Selection } from '../../types.js';
@@ -39,6 +40,10 @@ function csvPath(dataDir: string, split: string, subject: string): string {
   return resolve(splitFolder(dataDir, split), `${subject}_${split}.csv`);
 }
 
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+}
+
 function checkSplit(split: string): string {
   if (!(SPLITS as readonly string[]).includes(split)) throw unknownName('MMLU split (--split)', split, SPLITS);
   return split;
@@ -69,9 +74,7 @@ export const mmluAdapter: BenchmarkAdapter = {
   async listTasks(dataDir: string, split = 'val'): Promise<string[]> {
     await requireDataFolder(dataDir, 'mmlu', 'mmlu');
     const folder = splitFolder(dataDir, checkSplit(split));
-    await requireDataFolder(dataDir, 'mmlu', 'mmlu', split).catch(() => {
-      throw new UsageError(`${folder}: no MMLU ${split} split found; ${fetchHint('mmlu')}`);
-    });
+    if (!(await isFolder(folder))) throw new UsageError(`${folder}: no MMLU ${split} split found; ${fetchHint('mmlu')}`);
     const subjects = await listNamesWithSuffix(folder, `_${split}.csv`);
     if (subjects.length === 0) throw new UsageError(`${folder}: no <subject>_${split}.csv files; ${fetchHint('mmlu')}`);
     return subjects;

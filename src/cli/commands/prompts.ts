@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { notice } from '../../benchmarks/common.js';
@@ -25,6 +27,7 @@ export const promptsCommand: CommandModule<object, Record<string, unknown>> = {
     const { format, selection, dataDir } = parseFormatFlags(argv, adapter);
     const out = argv.out;
     if (typeof out !== 'string' || out === '') throw new UsageError('--out needs a file name');
+    if ((await stat(out).catch(() => null))?.isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file name such as ${join(out, `${adapter.name}.jsonl`)}`);
     const { items, tasks } = await adapter.prepare(dataDir, format, selection);
     // Exactly the five SPEC fields, in this order: the file is a contract with other tools.
     const text = items.map((i) => `${JSON.stringify({ id: i.id, benchmark: i.benchmark, task: i.task, prompt: i.prompt, target: i.target })}\n`).join('');
