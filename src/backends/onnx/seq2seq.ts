@@ -1,9 +1,10 @@
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
 import type { BackendInfo, Dtype, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../types.js';
 import { parseDevice, sessionOptions } from './device.js';
-import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
+import { DTYPE_SUFFIX, resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, openSession } from './sessions.js';
 import { StopMatcher } from './stop.js';
 import { argmaxLogprob, emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
@@ -16,6 +17,20 @@ export interface OnnxBackendOptions {
   dtype?: Dtype;
   device?: string;
   threads?: number;
+  /**
+   * Called after every ONNX Runtime run with its batch rows, sequence width and wall time. For
+   * profiling (the speed benchmark computes the encoder's FLOP rate from it); leave unset otherwise.
+   */
+  onRun?: (event: RunEvent) => void;
+}
+
+export interface RunEvent {
+  session: 'encoder' | 'decoder';
+  /** Batch rows. */
+  rows: number;
+  /** Padded encoder length for the encoder; decoder positions fed for the decoder. */
+  width: number;
+  ms: number;
 }
 
 type Feeds = Record<string, ort.Tensor>;
@@ -38,7 +53,14 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     private readonly tokenizer: Tokenizer,
     private readonly encoder: ort.InferenceSession,
     private readonly decoder: DecoderSessions,
-  ) {}
+    private readonly onRun?: (event: RunEvent) => void,
+  ) {
+    const L = config.numDecoderLayers;
+    this.stepOutputs = ['logits', ...Array.from({ length: L }, (_, i) => [`present.${i}.decoder.key`, `present.${i}.decoder.value`]).flat()];
+  }
+
+  /** Outputs a later decoder step needs: logits and the self-attention cache. */
+  private readonly stepOutputs: string[];
 
   static async load(opts: OnnxBackendOptions): Promise<OnnxSeq2SeqBackend> {
     const dtype = opts.dtype ?? 'fp32';
@@ -57,6 +79,16 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       const s = await openSession(files.decoder.merged, options, device);
       checkSession(s, files.decoder.merged, ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'use_cache_branch', ...past], ['logits', ...presentsDec, ...presentsEnc]);
       decoder = { kind: 'merged', merged: s, kvType: kvType(s, past[0]!) };
+      // A merged decoder passes the cross-attention cache through its If node, which copies it on every
+      // step; where the export also has the decoder-with-past, later steps use that instead (about half
+      // the step time at batch 16 on the flan-t5-small shape; see benchmarks/speed).
+      const withPastPath = join(dirname(files.decoder.merged), `decoder_with_past_model${DTYPE_SUFFIX[dtype]}.onnx`);
+      if (existsSync(withPastPath)) {
+        const withPast = await openSession(withPastPath, options, device);
+        checkSession(withPast, withPastPath, ['input_ids', 'encoder_attention_mask', ...past], ['logits', ...presentsDec]);
+        decoder.withPast = withPast;
+        files.files.push(relative(opts.dir, withPastPath).split(sep).join('/'));
+      }
     } else {
       const first = await openSession(files.decoder.first, options, device);
       checkSession(first, files.decoder.first, ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask'], ['logits', ...presentsDec, ...presentsEnc]);
@@ -73,7 +105,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       files: files.files,
       runtime: `onnxruntime-node ${ort.env.versions?.node ?? 'unknown'}`,
     };
-    return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder);
+    return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder, opts.onRun);
   }
 
   get modelConfig(): Seq2SeqConfig {
@@ -157,7 +189,9 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   private async runEncoder(prompts: number[][]): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
     const width = Math.max(...prompts.map((p) => p.length));
     const encMask = maskTensor(prompts.map((p) => p.length), width);
+    const t0 = this.onRun ? performance.now() : 0;
     const out = await this.encoder.run({ input_ids: int64Tensor(prompts, width, this.config.padTokenId), attention_mask: encMask });
+    this.onRun?.({ session: 'encoder', rows: prompts.length, width, ms: performance.now() - t0 });
     return { encHidden: out.last_hidden_state!, encMask };
   }
 
@@ -167,22 +201,27 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const L = this.config.numDecoderLayers;
     const d = this.decoder;
     let out: ort.InferenceSession.ReturnType;
-    if (d.kind === 'merged') {
+    const t0 = this.onRun ? performance.now() : 0;
+    if (state.past !== null && d.withPast) {
+      out = await d.withPast.run({ input_ids, encoder_attention_mask: state.encMask, ...state.past, ...state.cross });
+    } else if (d.kind === 'merged') {
       const feeds: Feeds = { input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask };
       const first = state.past === null;
       feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(first ? 0 : 1), [1]);
       if (first) {
         const empty = emptyPast(d.kvType, next.length, this.config.numHeads, this.config.dKv);
         for (const n of pastNames(L)) feeds[n] = empty;
+        out = await d.merged.run(feeds);
       } else {
         Object.assign(feeds, state.past, state.cross);
+        // Later steps only need the logits and the grown self-attention cache: not fetching the
+        // cross-attention outputs saves copying them into JS on every step.
+        out = await d.merged.run(feeds, this.stepOutputs);
       }
-      out = await d.merged.run(feeds);
-    } else if (state.past === null) {
-      out = await d.first.run({ input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask });
     } else {
-      out = await d.withPast.run({ input_ids, encoder_attention_mask: state.encMask, ...state.past, ...state.cross });
+      out = await d.first.run({ input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask });
     }
+    this.onRun?.({ session: 'decoder', rows: next.length, width: 1, ms: performance.now() - t0 });
     const past: Feeds = {};
     const cross: Feeds = {};
     for (let i = 0; i < L; i++) {
@@ -226,13 +265,15 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const mask = takeRows(encMask, rowsOf);
     const d = this.decoder;
     let logits: ort.Tensor;
+    // Only the logits are fetched: the caches (cross-attention ones are rows × encoder length × layers)
+    // would otherwise be copied into JS for nothing.
     if (d.kind === 'merged') {
       const feeds: Feeds = { input_ids: decoderInput, encoder_hidden_states: hidden, encoder_attention_mask: mask, use_cache_branch: new ort.Tensor('bool', Uint8Array.of(0), [1]) };
       const empty = emptyPast(d.kvType, targets.length, this.config.numHeads, this.config.dKv);
       for (const n of pastNames(this.config.numDecoderLayers)) feeds[n] = empty;
-      logits = (await d.merged.run(feeds)).logits!;
+      logits = (await d.merged.run(feeds, ['logits'])).logits!;
     } else {
-      logits = (await d.first.run({ input_ids: decoderInput, encoder_hidden_states: hidden, encoder_attention_mask: mask })).logits!;
+      logits = (await d.first.run({ input_ids: decoderInput, encoder_hidden_states: hidden, encoder_attention_mask: mask }, ['logits'])).logits!;
     }
     const scores: number[][] = continuations.map(() => []);
     targets.forEach((t, row) => {
@@ -247,7 +288,8 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   }
 
   async dispose(): Promise<void> {
-    const sessions = [this.encoder, ...(this.decoder.kind === 'merged' ? [this.decoder.merged] : [this.decoder.first, this.decoder.withPast])];
+    const d = this.decoder;
+    const sessions = [this.encoder, ...(d.kind === 'merged' ? [d.merged, ...(d.withPast ? [d.withPast] : [])] : [d.first, d.withPast])];
     await Promise.all(sessions.map((s) => s.release()));
   }
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import type { DeviceSpec } from './device.js';
 
 export type DecoderSessions =
-  | { kind: 'merged'; merged: ort.InferenceSession; kvType: 'float32' | 'float16' }
+  | { kind: 'merged'; merged: ort.InferenceSession; kvType: 'float32' | 'float16'; /** Used for steps after the first when the export has it. */ withPast?: ort.InferenceSession }
   | { kind: 'split'; first: ort.InferenceSession; withPast: ort.InferenceSession; kvType: 'float32' | 'float16' };
 
 /** Open an ONNX file; a corrupt or unreadable file becomes one line naming it. */
