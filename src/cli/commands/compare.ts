@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, unknownName, UsageError } from '../../errors.js';
 import { loadRunRecords } from '../../results/read.js';
 import { compareRuns } from '../../report/compare.js';
 import { renderCompareJson, renderCompareMarkdown } from '../../report/format/compare.js';
@@ -10,7 +10,7 @@ interface CompareArgs {
   current: string;
   'max-drop': number;
   alpha: number;
-  format?: 'md' | 'json';
+  format: string;
   json?: boolean;
 }
 
@@ -23,14 +23,15 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .positional('current', { type: 'string', demandOption: true, description: 'run record JSON, or a folder of them (e.g. results/nightly)' })
       .option('max-drop', { type: 'number', default: 1, description: 'points: a drop this large or larger (and significant) fails the check' })
       .option('alpha', { type: 'number', default: 0.05, description: 'significance level of the paired test (exact McNemar); the CI is at 1 − alpha' })
-      .option('format', { choices: ['md', 'json'] as const, default: 'md' as const, description: 'md suits a GitHub job summary' })
+      .option('format', { type: 'string', default: 'md', description: 'md (suits a GitHub job summary) or json' })
       .option('json', { type: 'boolean', description: 'same as --format json' })
       .example('$0 compare results/baselines/flan-t5-small results/nightly >> "$GITHUB_STEP_SUMMARY"', 'the nightly check') as Argv<CompareArgs>,
   handler: async (argv) => {
+    if (argv.format !== 'md' && argv.format !== 'json') throw unknownName('--format', argv.format, ['md', 'json']);
     const maxDrop = argv['max-drop'];
     const alpha = argv.alpha;
-    if (!Number.isFinite(maxDrop) || maxDrop < 0) throw new UsageError(`--max-drop ${String(maxDrop)}: give a number of points, 0 or more (e.g. --max-drop 1)`);
-    if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) throw new UsageError(`--alpha ${String(alpha)}: give a significance level between 0 and 1 (e.g. --alpha 0.05)`);
+    if (!Number.isFinite(maxDrop) || maxDrop < 0) throw new UsageError(`--max-drop ${Number.isNaN(maxDrop) ? '(not a number)' : maxDrop}: give a number of points, 0 or more (e.g. --max-drop 1)`);
+    if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) throw new UsageError(`--alpha ${Number.isNaN(alpha) ? '(not a number)' : alpha}: give a significance level between 0 and 1 (e.g. --alpha 0.05)`);
     const baseline = await loadRunRecords([argv.baseline], 'baseline');
     const current = await loadRunRecords([argv.current], 'current');
     const result = await compareRuns(baseline, current, { maxDrop, alpha });

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { MMLU_CATEGORIES, MMLU_SUBJECT_CATEGORY } from '../../benchmarks/mmlu/categories.js';
-import { UsageError } from '../../errors.js';
+import { unknownName, UsageError } from '../../errors.js';
 import { loadRunRecords } from '../../results/read.js';
 import { buildBreakdown } from '../../report/breakdown.js';
 import { renderScalingPlot } from '../../report/plot.js';
@@ -12,9 +12,9 @@ import { writeFileAtomic } from '../../util/fs.js';
 
 interface ReportArgs {
   results: string[];
-  format?: ReportFormat;
+  format?: string;
   json?: boolean;
-  reference?: ReferenceName;
+  reference?: string;
   breakdown?: boolean;
   stderr?: boolean;
   out?: string;
@@ -30,9 +30,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   builder: (y: Argv<object>) =>
     y
       .positional('results', { type: 'string', array: true, demandOption: true, description: 'run record JSON files or folders holding them' })
-      .option('format', { choices: Object.keys(REPORT_FORMATS) as ReportFormat[], description: 'output format (default: from --out, else md)' })
+      .option('format', { type: 'string', description: `output format: ${Object.keys(REPORT_FORMATS).join(', ')} (default: from --out, else md)` })
       .option('json', { type: 'boolean', description: 'same as --format json' })
-      .option('reference', { choices: REFERENCES, description: "add the published rows (Table 5 of the Flan-T5 paper), marked '(paper)'" })
+      .option('reference', { type: 'string', description: `add published rows, marked '(paper)': ${REFERENCES.join(', ')} (Table 5 of the Flan-T5 paper)` })
       .option('breakdown', { type: 'boolean', description: 'add per-task tables (MMLU categories and subjects, BBH tasks, languages)' })
       .option('stderr', { type: 'boolean', description: 'show ± one standard error' })
       .option('out', { type: 'string', description: 'write the report to FILE instead of stdout' })
@@ -40,14 +40,17 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .example('$0 report results/ --reference flan-t5-paper', 'Markdown table of every run under results/ with the paper rows')
       .example('$0 report results/ --out report.html --breakdown', 'one self-contained HTML page with the plot and per-task tables') as Argv<ReportArgs>,
   handler: async (argv) => {
-    let format: ReportFormat = argv.format ?? (argv.out ? FORMAT_BY_EXTENSION[extname(argv.out).toLowerCase()] : undefined) ?? 'md';
+    // Checked here rather than with yargs `choices`, whose message spans several lines.
+    if (argv.format !== undefined && !Object.hasOwn(REPORT_FORMATS, argv.format)) throw unknownName('--format', argv.format, Object.keys(REPORT_FORMATS));
+    if (argv.reference !== undefined && !(REFERENCES as readonly string[]).includes(argv.reference)) throw unknownName('--reference', argv.reference, REFERENCES);
+    let format: ReportFormat = (argv.format as ReportFormat | undefined) ?? (argv.out ? FORMAT_BY_EXTENSION[extname(argv.out).toLowerCase()] : undefined) ?? 'md';
     if (argv.json) {
       if (argv.format && argv.format !== 'json') throw new UsageError(`--json conflicts with --format ${argv.format}; pass one of them`);
       format = 'json';
     }
     if (argv.plot !== undefined && extname(argv.plot).toLowerCase() !== '.svg') throw new UsageError(`--plot ${argv.plot}: the plot is SVG; name a file ending in .svg`);
     const loaded = await loadRunRecords(argv.results, 'results');
-    const table = buildReportTable(loaded, { reference: argv.reference ?? null });
+    const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null });
     const breakdown = argv.breakdown ? buildBreakdown(table, { subjectCategory: MMLU_SUBJECT_CATEGORY, order: MMLU_CATEGORIES }) : null;
     const needPlot = format === 'html' || argv.plot !== undefined;
     const plotSvg = needPlot ? await renderScalingPlot(table) : null;

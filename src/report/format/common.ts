@@ -13,9 +13,9 @@ export interface RenderInput {
   plotSvg?: string | null;
 }
 
-/** One decimal, as the paper prints; never `-0.0`. */
+/** One decimal, as the paper prints, halves rounded away from zero (−0.75 → −0.8); never `-0.0`. */
 export function fixed1(x: number): string {
-  const r = Math.round(x * 10) / 10;
+  const r = (Math.sign(x) * Math.round(Math.abs(x) * 10)) / 10;
   return (r === 0 ? 0 : r).toFixed(1);
 }
 

@@ -13,8 +13,10 @@ function signed(x: number): string {
   return s.startsWith('-') || s === '0.0' ? s : `+${s}`;
 }
 
+/** Three decimals, or two significant digits in exponent form below 0.001 (so a strict --alpha stays readable). */
 export function formatP(p: number): string {
-  if (p < 0.001) return '<0.001';
+  if (p === 0) return '0';
+  if (p < 0.001) return p.toExponential(1).replace(/e-0*(\d)/, 'e-$1');
   return Number(p.toFixed(3)).toString();
 }
 
@@ -25,7 +27,7 @@ function esc(text: string): string {
 export function renderCompareMarkdown(result: CompareResult, sources: { baseline: string; current: string }): string {
   const { pairs, options } = result;
   const regressions = pairs.filter((p) => p.verdict === 'regression').length;
-  const level = Math.round((1 - options.alpha) * 1000) / 10;
+  const level = Number(((1 - options.alpha) * 100).toPrecision(12));
   const lines: string[] = [];
   lines.push(`## flan-eval compare: ${result.regression ? 'regression' : 'no regression'}`, '');
   lines.push(

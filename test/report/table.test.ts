@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { columnOf, compareColumns } from '../../src/report/columns.js';
+import { buildReportTable, formatParams, modelFamily } from '../../src/report/table.js';
+import type { LoadedRecord } from '../../src/results/read.js';
+import { runRecordFor, type RunSpec } from './records-helper.js';
+
+const loaded = (spec: RunSpec, file = `${spec.model}/${spec.benchmark}.json`): LoadedRecord => ({ record: runRecordFor(spec).record, file });
+
+describe('columns', () => {
+  const col = (benchmark: RunSpec['benchmark'], cot: boolean, shots: number, split: string | null = benchmark === 'mmlu' ? 'val' : null, scoring: 'generate' | 'loglik' = 'generate') =>
+    columnOf({ benchmark, format: { cot, shots, split, scoring } });
+
+  test("the paper's protocol maps to the paper's six columns", () => {
+    assert.deepEqual(
+      [col('mmlu', false, 5), col('mmlu', true, 5), col('bbh', false, 3), col('bbh', true, 3), col('tydiqa', false, 1), col('mgsm', true, 8)].map((c) => [c.id, c.label, c.paperIndex]),
+      [
+        ['mmlu_direct', 'MMLU direct', 0],
+        ['mmlu_cot', 'MMLU CoT', 1],
+        ['bbh_direct', 'BBH direct', 2],
+        ['bbh_cot', 'BBH CoT', 3],
+        ['tydiqa_direct', 'TyDiQA direct', 4],
+        ['mgsm_cot', 'MGSM CoT', 5],
+      ],
+    );
+  });
+
+  test('anything else is its own column, labelled by how it differs', () => {
+    assert.equal(col('mmlu', false, 0).label, 'MMLU direct 0-shot');
+    assert.equal(col('mmlu', true, 5, 'test').label, 'MMLU CoT test');
+    assert.equal(col('mmlu', false, 5, 'val', 'loglik').label, 'MMLU direct loglik');
+    assert.equal(col('mgsm', false, 8).label, 'MGSM direct');
+    assert.equal(col('bbh', true, 0).id, 'bbh_cot_0shot');
+    for (const c of [col('mmlu', false, 0), col('mmlu', true, 5, 'test'), col('mgsm', false, 8)]) assert.equal(c.paperIndex, -1);
+  });
+
+  test("order: the paper's six first, then others by benchmark, direct before CoT, by shots", () => {
+    const cols = [col('mgsm', false, 8), col('mmlu', false, 0), col('mgsm', true, 8), col('mmlu', true, 0), col('mmlu', false, 5), col('bbh', true, 3)];
+    assert.deepEqual(
+      cols.sort(compareColumns).map((c) => c.label),
+      ['MMLU direct', 'BBH CoT', 'MGSM CoT', 'MMLU direct 0-shot', 'MMLU CoT 0-shot', 'MGSM direct'],
+    );
+  });
+});
+
+describe('parameter labels and families', () => {
+  test("two significant digits in the paper's style", () => {
+    assert.equal(formatParams(76_961_152), '77M');
+    assert.equal(formatParams(247_577_856), '250M');
+    assert.equal(formatParams(783_150_080), '780M');
+    assert.equal(formatParams(2_849_757_184), '2.8B');
+    assert.equal(formatParams(11_135_332_352), '11B');
+    assert.equal(formatParams(999_600_000), '1B');
+    assert.equal(formatParams(null), '?');
+  });
+
+  test('the family is the name without its size word', () => {
+    assert.equal(modelFamily('Xenova/flan-t5-small'), 'Xenova/flan-t5');
+    assert.equal(modelFamily('Xenova/flan-t5-xxl'), 'Xenova/flan-t5');
+    assert.equal(modelFamily('Flan-T5-Small (paper)'), 'Flan-T5 (paper)');
+    assert.equal(modelFamily('T5-XL (paper)'), 'T5 (paper)');
+    assert.equal(modelFamily('google/t5-base-lm-adapt'), 'google/t5-lm-adapt');
+    assert.equal(modelFamily('my-model'), 'my-model');
+  });
+});
+
+describe('buildReportTable', () => {
+  const base = { params: 1e8, benchmark: 'mmlu', cot: false, shots: 5 } as const;
+
+  test('rows by parameter count, unknown sizes last with a note', () => {
+    const t = buildReportTable([
+      loaded({ ...base, model: 'b', params: 3e9, tasks: { anatomy: '1' } }),
+      loaded({ ...base, model: 'c', params: null, tasks: { anatomy: '1' } }),
+      loaded({ ...base, model: 'a', params: 8e7, tasks: { anatomy: '0' } }),
+    ]);
+    assert.deepEqual(
+      t.rows.map((r) => r.label),
+      ['a', 'b', 'c'],
+    );
+    assert.ok(t.notes.some((n) => /^c: parameter count unknown/.test(n)));
+    assert.equal(t.showNormAvg, false);
+  });
+
+  test('one model in two dtypes is two rows, labelled with the dtype', () => {
+    const t = buildReportTable([loaded({ ...base, model: 'm', dtype: 'fp32', tasks: { anatomy: '1' } }, 'x.json'), loaded({ ...base, model: 'm', dtype: 'q8', tasks: { anatomy: '0' } }, 'y.json')]);
+    assert.deepEqual(t.rows.map((r) => r.label).sort(), ['m (fp32)', 'm (q8)']);
+  });
+
+  test('two records for the same model and column are refused, naming both files', () => {
+    assert.throws(
+      () => buildReportTable([loaded({ ...base, model: 'm', tasks: { anatomy: '1' } }, 'one.json'), loaded({ ...base, model: 'm', tasks: { anatomy: '0' } }, 'two.json')]),
+      /one\.json and two\.json both hold m on MMLU direct/,
+    );
+  });
+
+  test('partial coverage is explained: task subset, limit, shard, failures', () => {
+    const spec = { ...base, model: 'm', tasks: { anatomy: '10' }, selection: { tasks: ['anatomy'], limit: 2, shard: { index: 0, count: 4 } } };
+    const { record } = runRecordFor(spec);
+    record.failed = 1;
+    const t = buildReportTable([{ record, file: 'r.json' }]);
+    assert.equal(t.rows[0]!.cells.mmlu_direct!.partial, '1 selected task, first 2 examples per task, shard 1/4, 1 failed example counted wrong');
+  });
+
+  test('with a reference, the paper columns all appear even when our records lack them', () => {
+    const t = buildReportTable([loaded({ ...base, model: 'm', shots: 0, tasks: { anatomy: '1' } })], { reference: 'flan-t5-paper' });
+    assert.deepEqual(
+      t.columns.map((c) => c.id),
+      ['mmlu_direct', 'mmlu_cot', 'bbh_direct', 'bbh_cot', 'tydiqa_direct', 'mgsm_cot', 'mmlu_direct_0shot'],
+    );
+    assert.equal(t.rows.filter((r) => r.reference).length, 10);
+    assert.ok(t.showNormAvg);
+    assert.equal(t.rows.find((r) => !r.reference)!.normAvg, null);
+  });
+});
