@@ -39,3 +39,12 @@ export function expectedFiles(benchmarks: readonly DataBenchmark[], pins: PinTab
   }
   return out;
 }
+
+/**
+ * The distinct upstream URLs `data fetch` downloads for these benchmarks, in order (for `--list-urls`:
+ * feed them to `wget -x -i` on a connected machine to build a mirror).
+ */
+export function upstreamUrls(benchmarks: readonly DataBenchmark[], pins: PinTable): string[] {
+  const urls = expectedFiles(benchmarks, pins, { format: 'flan-eval.lock/1', sources: {}, files: {} }).map((e) => e.source);
+  return [...new Set(urls)];
+}

@@ -1,12 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../errors.js';
 import { DownloadError } from '../net/errors.js';
-import { discardStaged, downloadToTemp, placeStaged, tempSibling, type Staged } from '../net/download.js';
+import { discardStaged, downloadToTemp, placeStaged, stageBytes, type Staged } from '../net/download.js';
 import type { Progress } from '../net/progress.js';
 import type { NetSettings } from '../net/settings.js';
-import { exists, fsError, sha256, sha256File } from '../util/fs.js';
+import { exists, sha256File } from '../util/fs.js';
 import { expectedFiles, type ExpectedFile } from './expected.js';
 import { lockPath, readLock, writeLock, type Lock } from './lock.js';
 import { DEFAULT_TAR_LIMITS, readMmluCsvsFromTar, type TarLimits } from './mmluTar.js';
@@ -106,15 +105,7 @@ export async function fetchData(opts: FetchOptions): Promise<FetchSummary> {
       const csvs = await readMmluCsvsFromTar(s.tmp, `mmlu/data.tar (${url})`, opts.tarLimits ?? DEFAULT_TAR_LIMITS);
       for (const [rel, bytes] of csvs) {
         if (pins.pins.has(rel)) continue;
-        const target = join(dataDir, rel);
-        const tmp = tempSibling(target);
-        const member: Staged = { target, tmp, sha256: sha256(bytes), bytes: bytes.length, headers: [] };
-        await mkdir(dirname(target), { recursive: true }).catch((e) => {
-          throw fsError(e, dirname(target));
-        });
-        await writeFile(tmp, bytes).catch((e) => {
-          throw fsError(e, target);
-        });
+        const member = await stageBytes(join(dataDir, rel), bytes);
         staged.push(member);
         placedRel.push(rel);
         newFiles[rel] = { sha256: member.sha256, bytes: member.bytes, source: MMLU_TAR_URL };

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,6 +37,49 @@ export interface DownloadOptions {
   allowMissing?: boolean;
   /** Override of net.maxBytes for this file. */
   maxBytes?: number;
+}
+
+/**
+ * Temporary files that exist right now (being written, or staged and waiting to be placed), so that an
+ * interrupted command can remove them on its way out (see `withInterruptCleanup`).
+ */
+const liveTemps = new Set<string>();
+
+/**
+ * Run `fn` so that Ctrl-C (SIGINT) or SIGTERM removes every temporary file before the process exits with
+ * 130; without it an interrupted fetch would leave hidden `.part` files behind.
+ */
+export async function withInterruptCleanup<T>(fn: () => Promise<T>): Promise<T> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const t of liveTemps) rmSync(t, { force: true });
+    process.stderr.write(`\nflan-eval: ${signal === 'SIGINT' ? 'interrupted' : signal}; temporary files removed, nothing half-written was placed\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Stage bytes already in memory (a file taken out of an archive) like a download. */
+export async function stageBytes(target: string, bytes: Uint8Array): Promise<Staged> {
+  await mkdir(dirname(target), { recursive: true }).catch((e) => {
+    throw fsError(e, dirname(target));
+  });
+  const tmp = tempSibling(target);
+  liveTemps.add(tmp);
+  try {
+    await writeFile(tmp, bytes);
+  } catch (e) {
+    liveTemps.delete(tmp);
+    await rm(tmp, { force: true });
+    throw fsError(e, target);
+  }
+  return { target, tmp, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, headers: [] };
 }
 
 /**
@@ -84,6 +127,7 @@ export async function downloadToTemp(url: string, target: string, opts: Download
 export async function placeStaged(s: Staged): Promise<void> {
   try {
     await rename(s.tmp, s.target);
+    liveTemps.delete(s.tmp);
   } catch (e) {
     throw fsError(e, s.target);
   }
@@ -91,7 +135,12 @@ export async function placeStaged(s: Staged): Promise<void> {
 
 /** Remove staged temporaries (after a failure, or when a verification refused them). */
 export async function discardStaged(list: readonly Staged[]): Promise<void> {
-  await Promise.all(list.map((s) => rm(s.tmp, { force: true })));
+  await Promise.all(
+    list.map(async (s) => {
+      await rm(s.tmp, { force: true });
+      liveTemps.delete(s.tmp);
+    }),
+  );
 }
 
 async function downloadOnce(url: string, target: string, opts: DownloadOptions, file?: FileProgress): Promise<Staged | null> {
@@ -115,6 +164,7 @@ async function downloadOnce(url: string, target: string, opts: DownloadOptions, 
     throw fsError(e, dirname(target));
   });
   const tmp = tempSibling(target);
+  liveTemps.add(tmp);
   const hash = createHash('sha256');
   let bytes = 0;
   // An idle watchdog for the body: a server that stops sending without closing must not hang us.
@@ -153,6 +203,7 @@ async function downloadOnce(url: string, target: string, opts: DownloadOptions, 
     }
   } catch (e) {
     await rm(tmp, { force: true });
+    liveTemps.delete(tmp);
     throw fsError(e, target);
   } finally {
     clearTimeout(timer);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MMLU_SUBJECTS, MMLU_TAR_URL } from '../../src/data/sources.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { repoRoot, runCli, tempDir } from '../helpers/cli.js';
 import { startServer, type FakeServer } from '../net/fakeServer.js';
 import { csvFor, makeMmluTar, makeUpstream, mirrorPath, sha, type Upstream } from './upstreamFixture.js';
 
@@ -185,6 +186,32 @@ describe('data fetch / data verify against a local mirror', () => {
         assert.match(r.stderr, /refusing the archive, nothing was placed/);
         assert.deepEqual(await tree(dataDir), []);
       }
+    } finally {
+      up.routes.set(route, saved);
+    }
+  });
+
+  it('removes its temporary files when interrupted (exit 130)', async () => {
+    const route = mirrorPath('https://storage.googleapis.com/tydiqa/v1.1/tydiqa-goldp-v1.1-train.json');
+    const saved = up.routes.get(route)!;
+    up.routes.set(route, { kind: 'stall', body: 'x'.repeat(10_000) });
+    try {
+      const dataDir = await tempDir();
+      const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flan-eval.js'), 'data', 'fetch', 'tydiqa', '--data-dir', dataDir, '--mirror', server.url], {
+        env: { ...process.env, ...env(), FLAN_EVAL_NET_TIMEOUT_MS: '60000' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Wait until the stalled download has its temporary file, then interrupt.
+      const t0 = Date.now();
+      while (!(await tree(dataDir)).some((f) => f.endsWith('.part')) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await tree(dataDir)).some((f) => f.endsWith('.part')), 'a .part file appears while downloading');
+      child.kill('SIGINT');
+      assert.equal(await exited, 130);
+      assert.match(stderr, /interrupted; temporary files removed/);
+      assert.deepEqual(await tree(dataDir), []);
     } finally {
       up.routes.set(route, saved);
     }

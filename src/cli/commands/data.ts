@@ -1,10 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
+import { upstreamUrls } from '../../data/expected.js';
 import { fetchData } from '../../data/fetch.js';
 import { loadPins } from '../../data/pins.js';
 import { checkMirror, parseBenchmarks, type DataBenchmark } from '../../data/sources.js';
 import { presentBenchmarks, verifyData, type VerifyReport } from '../../data/verify.js';
 import { resolveDataDir } from '../../config/paths.js';
 import { EXIT } from '../../errors.js';
+import { withInterruptCleanup } from '../../net/download.js';
 import { Progress } from '../../net/progress.js';
 import { netSettings } from '../../net/settings.js';
 import { setExitCode } from '../main.js';
@@ -43,6 +45,7 @@ const fetchCommand: CommandModule<object, Args> = {
       })
       .option('force', { type: 'boolean', default: false, description: 'download again even files already in place and verified' })
       .option('json', { type: 'boolean', default: false, description: 'print a JSON summary' })
+      .option('list-urls', { type: 'boolean', default: false, description: 'print the upstream URLs, one a line, and download nothing (to build a mirror)' })
       .option('pins', pinsOption)
       .example('$0 data fetch all', 'everything (about 250 MB of downloads)')
       .example('$0 data fetch bbh mgsm --data-dir ./data', 'two benchmarks into ./data') as Argv<Args>,
@@ -51,11 +54,17 @@ const fetchCommand: CommandModule<object, Args> = {
     const dataDir = resolveDataDir(argv.dataDir as string | undefined);
     const mirror = checkMirror((argv.mirror as string | undefined) ?? process.env.FLAN_EVAL_MIRROR);
     const pins = await loadPins(argv.pins as string | undefined);
+    if (argv.listUrls) {
+      process.stdout.write(upstreamUrls(benchmarks, pins).map((u) => `${u}\n`).join(''));
+      return;
+    }
     const progress = new Progress(0);
     process.stderr.write(`flan-eval: fetching ${benchmarks.join(', ')} into ${dataDir}${mirror ? ` from mirror ${mirror}` : ''}\n`);
     let summary;
     try {
-      summary = await fetchData({ dataDir, benchmarks, pins, net: netSettings(), mirror, force: Boolean(argv.force), progress });
+      summary = await withInterruptCleanup(() =>
+        fetchData({ dataDir, benchmarks, pins, net: netSettings(), mirror, force: Boolean(argv.force), progress }),
+      );
     } finally {
       progress.finish();
     }

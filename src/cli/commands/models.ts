@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { listCachedModels, MODEL_DTYPES, modelsRoot, type CachedModel, type ModelDtype } from '../../models/cache.js';
 import { hubEndpoint, pullModel } from '../../models/hub.js';
+import { withInterruptCleanup } from '../../net/download.js';
 import { formatBytes, Progress } from '../../net/progress.js';
 import { netSettings } from '../../net/settings.js';
 
@@ -29,7 +30,9 @@ const pullCommand: CommandModule<object, Args> = {
     process.stderr.write(`flan-eval: pulling ${id}@${argv.revision} (${argv.dtype}) from ${hubEndpoint()}\n`);
     let r;
     try {
-      r = await pullModel({ id, revision: argv.revision as string, dtype: argv.dtype as ModelDtype, net: netSettings(), progress, force: Boolean(argv.force) });
+      r = await withInterruptCleanup(() =>
+        pullModel({ id, revision: argv.revision as string, dtype: argv.dtype as ModelDtype, net: netSettings(), progress, force: Boolean(argv.force) }),
+      );
     } finally {
       progress.finish();
     }
