@@ -27,7 +27,7 @@ export interface FetchOptions {
   tarLimits?: TarLimits;
   /** Largest accepted data.tar (the real one is about 160 MiB). */
   maxTarBytes?: number;
-  /** Largest accepted single data file (the TyDiQA train file, the largest, is about 60 MiB). */
+  /** Largest accepted single data file (default 1 GiB; the largest, TyDiQA's train file, is far smaller). */
   maxFileBytes?: number;
 }
 
@@ -83,7 +83,7 @@ export async function fetchData(opts: FetchOptions): Promise<FetchSummary> {
   const fetchOne = async (e: ExpectedFile) => {
     if (failed) return;
     const url = mirrorUrl(e.source, opts.mirror);
-    const s = await downloadToTemp(url, join(dataDir, e.rel), { ...common, label: e.rel, maxBytes: opts.maxFileBytes });
+    const s = await downloadToTemp(url, join(dataDir, e.rel), { ...common, label: e.rel, maxBytes: opts.maxFileBytes ?? 1024 ** 3 });
     if (!s) throw new Error(`internal: a required download answered "missing" (${url})`);
     staged.push(s);
     placedRel.push(e.rel);

@@ -16,7 +16,8 @@ export interface NetSettings {
   maxBytes: number;
 }
 
-export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
+/** Room for the external-data files of Flan-T5-XXL in fp32 (11B parameters, 44 GB in all); stops an endless body. */
+export const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
 
 export function netSettings(env: NodeJS.ProcessEnv = process.env): NetSettings {
   return {
