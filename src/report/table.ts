@@ -33,8 +33,11 @@ export interface Row {
   paramsLabel: string;
   reference: boolean;
   cells: Record<string, Cell>;
-  /** Normalised average over the paper's six columns; `published` when copied from the paper. */
-  normAvg: { value: number; stderr: number | null; published: boolean } | null;
+  /**
+   * Normalised average over the paper's six columns; `published` when copied from the paper, `partial`
+   * when one of the six is a partial number (so the average is marked too).
+   */
+  normAvg: { value: number; stderr: number | null; published: boolean; partial: boolean } | null;
   /** Our rows only: the records behind the row, by column id. */
   records: Record<string, RunRecord>;
 }
@@ -133,7 +136,7 @@ function ourRows(loaded: readonly LoadedRecord[], notes: string[]): { rows: Row[
   for (const row of rows) {
     const six = PAPER_COLUMNS.map((p) => row.cells[p.key]);
     const avg = normalisedAverage(six.map((c) => (c ? { raw: c.score, low: c.low, stderr: c.stderr } : null)));
-    if (avg) row.normAvg = { ...avg, published: false };
+    if (avg) row.normAvg = { ...avg, published: false, partial: six.some((c) => c?.partial) };
   }
   return { rows, columns };
 }
@@ -152,7 +155,7 @@ function referenceRow(ref: ReferenceRow): Row {
     paramsLabel: ref.paramsLabel,
     reference: true,
     cells,
-    normAvg: { value: ref.normAvg, stderr: null, published: true },
+    normAvg: { value: ref.normAvg, stderr: null, published: true, partial: false },
     records: {},
   };
 }

@@ -101,6 +101,24 @@ describe('buildReportTable', () => {
     assert.equal(t.rows[0]!.cells.mmlu_direct!.partial, '1 selected task, first 2 examples per task, shard 1/4, 1 failed example counted wrong');
   });
 
+  test('a normalised average built from a partial column is marked partial too', () => {
+    const six: RunSpec[] = [
+      { model: 'm', params: 1, benchmark: 'mmlu', cot: false, shots: 5, tasks: { anatomy: '10' } },
+      { model: 'm', params: 1, benchmark: 'mmlu', cot: true, shots: 5, tasks: { anatomy: '10' } },
+      { model: 'm', params: 1, benchmark: 'bbh', cot: false, shots: 3, tasks: { navigate: '10' } },
+      { model: 'm', params: 1, benchmark: 'bbh', cot: true, shots: 3, tasks: { navigate: '10' } },
+      { model: 'm', params: 1, benchmark: 'tydiqa', cot: false, shots: 1, tasks: { arabic: '10' } },
+      { model: 'm', params: 1, benchmark: 'mgsm', cot: true, shots: 8, tasks: { de: '10' } },
+    ];
+    const full = buildReportTable(six.map((s, i) => loaded(s, `${i}.json`)));
+    // 50% everywhere: MMLU (50−25)/75, BBH navigate (50−50)/50 = 0, TyDiQA and MGSM 50.
+    assert.ok(Math.abs(full.rows[0]!.normAvg!.value - (100 / 3 + 100 / 3 + 0 + 0 + 50 + 50) / 6) < 1e-9);
+    assert.equal(full.rows[0]!.normAvg!.partial, false);
+    six[5] = { ...six[5]!, selection: { tasks: null, limit: 2, shard: null } };
+    const partial = buildReportTable(six.map((s, i) => loaded(s, `${i}.json`)));
+    assert.equal(partial.rows[0]!.normAvg!.partial, true);
+  });
+
   test('with a reference, the paper columns all appear even when our records lack them', () => {
     const t = buildReportTable([loaded({ ...base, model: 'm', shots: 0, tasks: { anatomy: '1' } })], { reference: 'flan-t5-paper' });
     assert.deepEqual(

@@ -45,6 +45,7 @@ export function tableNotes(table: ReportTable, stderr = false): string[] {
       const cell = row.cells[col.id];
       if (cell?.partial) notes.push(`${PARTIAL_MARK} ${row.label}, ${col.label}: ${cell.partial} (${cell.file}).`);
     }
+    if (row.normAvg?.partial) notes.push(`${PARTIAL_MARK} ${row.label}, Norm. avg.: built from partial numbers, not comparable with Table 5.`);
   }
   notes.push(...table.notes);
   if (stderr) notes.push('± is one standard error (tasks treated as independent; none is published for the paper\'s rows).');

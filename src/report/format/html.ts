@@ -51,7 +51,9 @@ function cellHtml(cell: Cell | undefined, withStderr: boolean, cls = ''): string
 }
 
 function normHtml(norm: Row['normAvg'], withStderr: boolean): string {
-  return norm ? `<td class="norm">${scoreHtml(norm.value, norm.stderr, withStderr)}</td>` : '<td class="none norm">–</td>';
+  if (!norm) return '<td class="none norm">–</td>';
+  const se = withStderr && norm.stderr !== null ? `<span class="se">± ${fixed1(norm.stderr)}</span>` : '';
+  return `<td class="norm">${fixed1(norm.value)}${norm.partial ? PARTIAL_MARK : ''}${se}</td>`;
 }
 
 function breakdownHtml(b: BreakdownTable, withStderr: boolean): string {

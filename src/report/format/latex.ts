@@ -39,7 +39,7 @@ function cellText(cell: Cell | undefined, withStderr: boolean): string {
 }
 
 function normText(norm: Row['normAvg'], withStderr: boolean): string {
-  return norm ? scoreText(norm.value, norm.stderr, withStderr) : '--';
+  return norm ? scoreText(norm.value, norm.stderr, withStderr) + (norm.partial ? '$^{*}$' : '') : '--';
 }
 
 function tabular(header: string[], rows: string[][], spec: string): string[] {

@@ -24,7 +24,7 @@ function cellText(cell: Cell | undefined, withStderr: boolean): string {
 }
 
 function normText(norm: Row['normAvg'], withStderr: boolean): string {
-  return norm ? scoreText(norm.value, norm.stderr, withStderr) : NONE;
+  return norm ? scoreText(norm.value, norm.stderr, withStderr) + (norm.partial ? PARTIAL_MARK : '') : NONE;
 }
 
 /** A padded pipe table; `align[i]` is 'l' or 'r'. */
