@@ -10,6 +10,12 @@ import { modelMeta } from '../../runner/model.js';
 import { parseShard } from '../../runner/shard.js';
 import { loadSuite } from '../../runner/suite.js';
 import type { ScoringMode } from '../../types.js';
+import { fetchData } from '../../data/fetch.js';
+import { loadPins } from '../../data/pins.js';
+import { checkMirror } from '../../data/sources.js';
+import { withInterruptCleanup } from '../../net/download.js';
+import { Progress as DownloadProgress } from '../../net/progress.js';
+import { netSettings } from '../../net/settings.js';
 import { describeFormat, formatFor, formatOptions, readFormatFlags } from '../format-flags.js';
 import { setExitCode } from '../main.js';
 
@@ -35,6 +41,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('max-new-tokens', { type: 'number', description: 'override the per-format generation budget' })
       .option('shard', { type: 'string', description: 'i/n: evaluate only shard i of n (0-based); combine with `flan-eval merge`' })
       .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
+      .option('download', { type: 'boolean', default: false, description: 'fetch missing benchmark data first (as `flan-eval data fetch`; $FLAN_EVAL_MIRROR is honoured)' })
       .option('quiet', { type: 'boolean', default: false, description: 'no progress on stderr' })
       .option('json', { type: 'boolean', default: false, description: 'print one JSON document with the results' })
       .example('$0 run mmlu --cot --model Xenova/flan-t5-small', 'MMLU 5-shot chain-of-thought')
@@ -83,6 +90,18 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     process.on('SIGINT', onSigint);
     const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, interrupt };
     const outcomes: UnitOutcome[] = [];
+    if (argv.download) {
+      const benchmarks = [...new Set(units.map((u) => u.benchmark))];
+      const progress = new DownloadProgress(0);
+      const pins = await loadPins();
+      try {
+        await withInterruptCleanup(() =>
+          fetchData({ dataDir: flags.dataDir, benchmarks, pins, net: netSettings(), mirror: checkMirror(process.env.FLAN_EVAL_MIRROR), progress }),
+        );
+      } finally {
+        progress.finish();
+      }
+    }
     try {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       for (const u of units) await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection);
