@@ -1,0 +1,336 @@
+/**
+ * Speed benchmark (issue 7): the flan-eval ONNX backend against @huggingface/transformers on a
+ * flan-t5-small-shaped random-weight model, on prompts built by our own adapters.
+ *
+ *   npm run bench                      full run; writes benchmarks/speed/results/<date>.{json,md}
+ *   npm run bench -- --quick           a few examples per workload (< 5 minutes on 2 cores), no files
+ *   npm run bench -- --json            only {"workloads":[…]} on stdout
+ *
+ * Every side of every workload runs in its own child process (worker.ts) so its peak RSS is its own,
+ * and the sides run one after the other, never at the same time.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadTokenizer } from '../../src/backends/onnx/tokenizer.js';
+import { UsageError } from '../../src/errors.js';
+import { makeTestModel } from '../../src/models/testModel/index.js';
+import { writeFileAtomic } from '../../src/util/fs.js';
+import { compareGeneration, compareScoring, type Agreement } from './compare.js';
+import { encoderFlops, readEncoderShape } from './flops.js';
+import { loadAverage, machineInfo, type MachineInfo } from './machine.js';
+import type { MatMulPeak } from './matmulPeak.js';
+import { markdownSummary } from './report.js';
+import type { WorkerResult, WorkerSpec } from './worker.js';
+import { buildWorkload, WORKLOADS, workloadByName, type Workload } from './workloads.js';
+
+/** Repository root (this file runs from dist/benchmarks/speed/). */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** Encoder runs with at least this many rows count towards the FLOP-rate figure (issue 7: batch ≥ 8). */
+export const ENCODER_MIN_ROWS = 8;
+
+export interface SideSummary {
+  examplesPerSec: number;
+  tokensPerSec: number;
+  seconds: number;
+  /** Decoder steps (generated tokens incl. EOS) for generation; choices scored for scoring. */
+  tokens: number;
+  peakRssMB: number;
+  loadSeconds: number;
+  /** Fraction of the timed wall time spent in encoder runs. */
+  encoderShare: number;
+  load1: number;
+}
+
+export interface EncoderSummary {
+  /** Encoder runs with ≥ ENCODER_MIN_ROWS rows. */
+  runs: number;
+  rows: number;
+  paddedTokens: number;
+  flops: number;
+  seconds: number;
+  flopRate: number;
+  /** flopRate ÷ the MatMul probe's best rate. */
+  fractionOfPeak: number;
+}
+
+export interface WorkloadResult {
+  name: string;
+  kind: 'generation' | 'scoring';
+  /** ours examples/s ÷ reference examples/s (null when skipped). */
+  ratio: number | null;
+  identical: boolean | null;
+  skipped?: string;
+  examples?: number;
+  distinctPrompts?: number;
+  promptTokens?: { mean: number; max: number };
+  maxNewTokens?: number;
+  batchSize?: number;
+  ours?: SideSummary;
+  reference?: SideSummary;
+  mismatches?: string[];
+  maxAbsDelta?: number;
+  encoder?: EncoderSummary | null;
+}
+
+export interface BenchResult {
+  date: string;
+  mode: 'full' | 'quick';
+  machine: MachineInfo;
+  threads: number;
+  model: string;
+  dataDir: string;
+  loadBefore: [number, number, number];
+  loadAfter: [number, number, number];
+  matmul: MatMulPeak;
+  encoderOverall: EncoderSummary | null;
+  workloads: WorkloadResult[];
+}
+
+interface Options {
+  quick: boolean;
+  json: boolean;
+  model: string | null;
+  dataDir: string;
+  threads: number;
+  batchSize: { generation: number; scoring: number };
+  workloads: string[];
+  examples: number | null;
+  out: string;
+  profile: boolean;
+}
+
+/** Batch sizes by kind: a scoring batch of 8 questions is 32 decoder rows with 4 choices each. */
+const DEFAULT_BATCH = { generation: 16, scoring: 8 };
+
+function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        model: { type: 'string' },
+        'data-dir': { type: 'string' },
+        threads: { type: 'string' },
+        'batch-size': { type: 'string' },
+        workloads: { type: 'string' },
+        examples: { type: 'string' },
+        out: { type: 'string' },
+        profile: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError(`bench: ${(e as Error).message}; run with --help for the flags`);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const positiveInt = (flag: string, v: string | undefined): number | null => {
+    if (v === undefined) return null;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} ${v}: expected a positive integer`);
+    return n;
+  };
+  const batch = positiveInt('batch-size', values['batch-size']);
+  const workloads = values.workloads ? values.workloads.split(',').map((s) => s.trim()).filter(Boolean) : WORKLOADS.map((w) => w.name);
+  workloads.forEach(workloadByName);
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(process.cwd(), p));
+  return {
+    quick: values.quick,
+    json: values.json,
+    model: values.model ? abs(values.model) : null,
+    dataDir: values['data-dir'] ? abs(values['data-dir']) : join(ROOT, 'test', 'fixtures', 'data'),
+    threads: positiveInt('threads', values.threads) ?? availableParallelism(),
+    batchSize: batch ? { generation: batch, scoring: batch } : DEFAULT_BATCH,
+    workloads,
+    examples: positiveInt('examples', values.examples),
+    out: values.out ? abs(values.out) : join(ROOT, 'benchmarks', 'speed', 'results'),
+    profile: values.profile,
+  };
+}
+
+const HELP = `npm run bench -- [flags]
+  --quick             few examples per workload (< 5 minutes on 2 cores); writes no files
+  --json              print only {"workloads":[...]} on stdout
+  --model DIR         model folder (default: a flan-t5-small-shaped test model, made once under .cache/speed-model)
+  --data-dir DIR      benchmark data (default: test/fixtures/data)
+  --threads N         intra-op threads for flan-eval (default: all cores); the reference keeps its default
+  --batch-size N      flan-eval batch size (default: ${DEFAULT_BATCH.generation} for generation, ${DEFAULT_BATCH.scoring} questions for scoring)
+  --workloads A,B     subset of: ${WORKLOADS.map((w) => w.name).join(', ')}
+  --examples N        examples per workload (overrides the mode's counts)
+  --out DIR           where full runs write <date>.json and <date>.md (default: benchmarks/speed/results)
+  --profile           run the children under node --cpu-prof (profiles in .cache/speed-profiles)
+`;
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+async function ensureModel(opts: Options): Promise<string> {
+  if (opts.model) return opts.model;
+  const dir = join(ROOT, '.cache', 'speed-model', 'flan-t5-small-seed1');
+  if (!existsSync(join(dir, 'onnx', 'decoder_with_past_model.onnx'))) {
+    log(`making the flan-t5-small-shaped test model in ${dir} (once; about 800 MB)…`);
+    await mkdir(dir, { recursive: true });
+    await makeTestModel({ out: dir, shape: 'flan-t5-small', seed: 1 });
+  }
+  return dir;
+}
+
+/** Run one worker child; its stdout and stderr go to our stderr so --json keeps stdout clean. */
+async function runWorker(spec: WorkerSpec, tmp: string, tag: string, profile: boolean): Promise<WorkerResult> {
+  const specPath = join(tmp, `${tag}.spec.json`);
+  const outPath = join(tmp, `${tag}.result.json`);
+  await writeFile(specPath, JSON.stringify(spec));
+  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, '.cache', 'speed-profiles'), '--cpu-prof-name', `${tag}.cpuprofile`] : []), WORKER, specPath, outPath];
+  const code = await new Promise<number | null>((res, rej) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(process.stderr);
+    child.stderr.pipe(process.stderr);
+    child.on('error', rej);
+    child.on('close', res);
+  });
+  if (code !== 0) throw new Error(`speed worker ${tag} exited with ${code}`);
+  return JSON.parse(await readFile(outPath, 'utf8')) as WorkerResult;
+}
+
+function side(r: WorkerResult, load1: number): SideSummary {
+  return {
+    examplesPerSec: r.examples / r.seconds,
+    tokensPerSec: r.steps / r.seconds,
+    seconds: r.seconds,
+    tokens: r.steps,
+    peakRssMB: r.maxRssMB,
+    loadSeconds: r.loadSeconds,
+    encoderShare: r.encoderSeconds / r.seconds,
+    load1,
+  };
+}
+
+function encoderSummary(runs: { rows: number; width: number; ms: number }[], shape: Awaited<ReturnType<typeof readEncoderShape>>, peak: number): EncoderSummary | null {
+  const big = runs.filter((r) => r.rows >= ENCODER_MIN_ROWS);
+  if (!big.length) return null;
+  const flops = big.reduce((a, r) => a + encoderFlops(shape, r.rows, r.width), 0);
+  const seconds = big.reduce((a, r) => a + r.ms, 0) / 1000;
+  return {
+    runs: big.length,
+    rows: big.reduce((a, r) => a + r.rows, 0),
+    paddedTokens: big.reduce((a, r) => a + r.rows * r.width, 0),
+    flops,
+    seconds,
+    flopRate: flops / seconds,
+    fractionOfPeak: flops / seconds / peak,
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const model = await ensureModel(opts);
+  const shape = await readEncoderShape(model);
+  const tokenizer = await loadTokenizer(model);
+  const tmp = await mkdtemp(join(tmpdir(), 'flan-eval-speed-'));
+  const loadBefore = loadAverage();
+  log(`speed benchmark (${opts.quick ? 'quick' : 'full'}): model ${model}, data ${opts.dataDir}, ${opts.threads} threads, load ${loadBefore.join(' ')}`);
+
+  const base = { modelDir: model, threads: opts.threads };
+  const matmulRun = await runWorker({ ...base, side: 'matmul', batchSize: 1 }, tmp, 'matmul', false);
+  const matmul = matmulRun.matmul!;
+  log(`MatMul peak [${matmul.m}x${matmul.k}]x[${matmul.k}x${matmul.n}]: best ${(matmul.bestFlops / 1e9).toFixed(1)} GFLOP/s, median ${(matmul.medianFlops / 1e9).toFixed(1)}`);
+
+  const results: WorkloadResult[] = [];
+  const allEncoderRuns: { rows: number; width: number; ms: number }[] = [];
+  for (const name of opts.workloads) {
+    const def = workloadByName(name);
+    const count = opts.examples ?? (opts.quick ? def.examples.quick : def.examples.full);
+    const built = await buildWorkload(def, opts.dataDir, count);
+    if ('skipped' in built) {
+      log(`${name}: skipped (${built.skipped})`);
+      results.push({ name, kind: def.kind, ratio: null, identical: null, skipped: built.skipped });
+      continue;
+    }
+    const w: Workload = built;
+    const batchSize = opts.batchSize[w.kind];
+    log(`${name}: ${w.items.length} examples (${w.distinct} distinct prompts), batch ${batchSize}`);
+    const ours = await runWorker({ ...base, side: 'ours', batchSize, workload: w }, tmp, `${name}.ours`, opts.profile);
+    const oursLoad = loadAverage()[0];
+    const ref = await runWorker({ ...base, side: 'reference', batchSize: 1, workload: w }, tmp, `${name}.reference`, opts.profile);
+    const refLoad = loadAverage()[0];
+    const agreement: Agreement =
+      w.kind === 'generation'
+        ? compareGeneration(ours.items, ref.items, w.items.map((it) => it.stop), (ids) => tokenizer.decode(ids))
+        : compareScoring(ours.items, ref.items);
+    if (w.kind === 'scoring') {
+      // Tokens scored: the continuation tokens of every choice (same for both sides).
+      const scored = w.items.reduce((a, it) => a + it.choices!.reduce((b, c) => b + tokenizer.encode(c, false).length, 0), 0);
+      ours.steps = scored;
+      ref.steps = scored;
+    }
+    const lengths = w.items.map((it) => tokenizer.encode(it.prompt, true).length);
+    allEncoderRuns.push(...(ours.encoderRuns ?? []));
+    const r: WorkloadResult = {
+      name,
+      kind: w.kind,
+      ratio: ours.examples / ours.seconds / (ref.examples / ref.seconds),
+      identical: agreement.identical,
+      examples: w.items.length,
+      distinctPrompts: w.distinct,
+      promptTokens: { mean: Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length), max: Math.max(...lengths) },
+      ...(w.kind === 'generation' ? { maxNewTokens: w.maxNewTokens } : {}),
+      batchSize,
+      ours: side(ours, oursLoad),
+      reference: side(ref, refLoad),
+      mismatches: agreement.mismatches,
+      ...(agreement.maxAbsDelta !== undefined ? { maxAbsDelta: agreement.maxAbsDelta } : {}),
+      encoder: encoderSummary(ours.encoderRuns ?? [], shape, matmul.bestFlops),
+    };
+    results.push(r);
+    log(
+      `${name}: ours ${r.ours!.examplesPerSec.toFixed(2)} ex/s ${r.ours!.tokensPerSec.toFixed(1)} tok/s, reference ${r.reference!.examplesPerSec.toFixed(2)} ex/s ${r.reference!.tokensPerSec.toFixed(1)} tok/s → ${r.ratio!.toFixed(2)}×, identical ${r.identical}` +
+        (r.encoder ? `, encoder ${(r.encoder.flopRate / 1e9).toFixed(1)} GFLOP/s = ${(100 * r.encoder.fractionOfPeak).toFixed(0)}% of MatMul peak` : ''),
+    );
+  }
+  await rm(tmp, { recursive: true, force: true });
+
+  const bench: BenchResult = {
+    date: new Date().toISOString(),
+    mode: opts.quick ? 'quick' : 'full',
+    machine: machineInfo(),
+    threads: opts.threads,
+    model: model.startsWith(ROOT) ? model.slice(ROOT.length) : model,
+    dataDir: opts.dataDir.startsWith(ROOT) ? opts.dataDir.slice(ROOT.length) : opts.dataDir,
+    loadBefore,
+    loadAfter: loadAverage(),
+    matmul,
+    encoderOverall: encoderSummary(allEncoderRuns, shape, matmul.bestFlops),
+    workloads: results,
+  };
+
+  if (opts.json) process.stdout.write(`${JSON.stringify({ workloads: results })}\n`);
+  else process.stdout.write(markdownSummary(bench));
+  if (!opts.quick) {
+    const day = bench.date.slice(0, 10);
+    await writeFileAtomic(join(opts.out, `${day}.json`), `${JSON.stringify(bench, null, 2)}\n`);
+    await writeFileAtomic(join(opts.out, `${day}.md`), markdownSummary(bench));
+    log(`wrote ${join(opts.out, `${day}.json`)} and ${day}.md`);
+  }
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`flan-eval bench: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`flan-eval bench: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});

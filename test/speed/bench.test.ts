@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { applyStopRule, argmax, compareGeneration, compareScoring } from '../../benchmarks/speed/compare.js';
+import { encoderFlops, type EncoderShape } from '../../benchmarks/speed/flops.js';
+import { buildWorkload, workloadByName } from '../../benchmarks/speed/workloads.js';
+import { repoRoot } from '../helpers/cli.js';
+
+const FIXTURES = join(repoRoot, 'test', 'fixtures', 'data');
+
+describe('speed benchmark: output agreement', () => {
+  // A toy decoder: token k decodes to the k-th letter, so stop strings can span tokens.
+  const decode = (ids: readonly number[]) => ids.map((k) => 'abcdefghij'[k]).join('');
+
+  test('the stop rule keeps the reference tokens up to the one that completes a stop string', () => {
+    assert.deepEqual(applyStopRule([0, 1, 2, 3, 4], ['cd'], decode), [0, 1, 2, 3]);
+    assert.deepEqual(applyStopRule([0, 1, 2, 3, 4], ['x'], decode), [0, 1, 2, 3, 4]);
+    assert.deepEqual(applyStopRule([0, 1, 2], [], decode), [0, 1, 2]);
+    assert.deepEqual(applyStopRule([0, 1, 2], ['', 'a'], decode), [0]);
+  });
+
+  test('generation agrees only when the ids are the same under the stop rule', () => {
+    const ours = [{ id: 'a', tokens: [0, 1, 2, 3] }, { id: 'b', tokens: [5, 6] }];
+    const ref = [{ id: 'a', tokens: [0, 1, 2, 3, 4, 5] }, { id: 'b', tokens: [5, 6] }];
+    assert.deepEqual(compareGeneration(ours, ref, [['cd'], []], decode), { identical: true, mismatches: [] });
+    assert.deepEqual(compareGeneration(ours, ref, [[], []], decode), { identical: false, mismatches: ['a'] });
+  });
+
+  test('scoring agrees on the argmax choice and within 1e-3 per choice', () => {
+    const ours = [{ id: 'q1', scores: [-1, -2, -3] }, { id: 'q2', scores: [-5, -4, -6] }];
+    const close = [{ id: 'q1', scores: [-1.0004, -2, -3] }, { id: 'q2', scores: [-5, -4.0009, -6] }];
+    const r = compareScoring(ours, close);
+    assert.equal(r.identical, true);
+    assert.ok(Math.abs(r.maxAbsDelta! - 0.0009) < 1e-9);
+    assert.deepEqual(compareScoring(ours, [{ id: 'q1', scores: [-1, -2, -3] }, { id: 'q2', scores: [-5, -4.002, -6] }]).mismatches, ['q2']);
+    // Within tolerance but a different winner (a near tie) is still a mismatch.
+    assert.deepEqual(compareScoring([{ id: 't', scores: [-1, -1.0001] }], [{ id: 't', scores: [-1.0002, -1.0001] }]).mismatches, ['t']);
+    assert.equal(argmax([-3, -1, -1]), 1);
+  });
+});
+
+describe('speed benchmark: encoder FLOPs', () => {
+  test('count the MatMuls of a T5 encoder from its config', () => {
+    const s: EncoderShape = { dModel: 4, dKv: 2, dFf: 8, numHeads: 3, numLayers: 2, gated: true };
+    // per layer, 1 row × 5 tokens: q,k,v,o 2·5·4·6·4 = 960; attention 2·2·3·5·5·2 = 600; ff 2·5·4·8·3 = 960
+    assert.equal(encoderFlops(s, 1, 5), 2 * (960 + 600 + 960));
+    assert.equal(encoderFlops(s, 3, 5), 3 * encoderFlops(s, 1, 5));
+    assert.equal(encoderFlops({ ...s, gated: false }, 1, 5), 2 * (960 + 600 + 640));
+  });
+});
+
+describe('speed benchmark: workloads', () => {
+  test('prompts come from the adapters, tasks interleaved, repeated to the count asked', async () => {
+    const w = await buildWorkload(workloadByName('bbh-cot'), FIXTURES, 25);
+    assert.ok(!('skipped' in w));
+    assert.equal(w.items.length, 25);
+    assert.ok(w.distinct < 25 && w.distinct > 3, `${w.distinct} distinct`);
+    assert.equal(new Set(w.items.map((i) => i.id)).size, 25, 'repeated items get distinct ids');
+    assert.ok(w.items[0]!.prompt.includes("Let's think step by step"));
+    assert.notEqual(w.items[0]!.id.split('/')[1], w.items[1]!.id.split('/')[1], 'neighbouring items come from different tasks');
+    const m = await buildWorkload(workloadByName('mmlu-direct-loglik'), FIXTURES, 4);
+    assert.ok(!('skipped' in m));
+    assert.deepEqual(m.items[0]!.choices, [' (A)', ' (B)', ' (C)', ' (D)']);
+  });
+
+  test('a benchmark without data is skipped with the reason', async () => {
+    const w = await buildWorkload(workloadByName('mgsm-cot'), join(repoRoot, 'test', 'fixtures', 'no-such-data'), 2);
+    assert.ok('skipped' in w && /mgsm/i.test(w.skipped), JSON.stringify(w));
+  });
+});
+
+describe('speed benchmark: flags', () => {
+  test('a bad flag exits 2 with one line naming it', () => {
+    const bench = join(repoRoot, 'dist', 'benchmarks', 'speed', 'bench.js');
+    for (const [args, pattern] of [
+      [['--batch-size', '0'], /--batch-size 0: expected a positive integer/],
+      [['--workloads', 'mmlu-cot'], /--workloads: unknown workload "mmlu-cot"/],
+      [['--fast'], /bench: Unknown option '--fast'/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [bench, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stdout, '');
+    }
+  });
+});
