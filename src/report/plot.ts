@@ -77,7 +77,9 @@ export function scalingPlotSpec(table: ReportTable): Record<string, unknown> {
           axis: {
             title: 'Parameters (log scale)',
             values: ticks,
-            labelExpr: "datum.value >= 1e9 ? format(datum.value / 1e9, '.2~r') + 'B' : format(datum.value / 1e6, '.2~r') + 'M'",
+            // The table's labels: two significant digits with K/M/B.
+            labelExpr:
+              "datum.value >= 1e9 ? format(datum.value / 1e9, '.2~r') + 'B' : datum.value >= 1e6 ? format(datum.value / 1e6, '.2~r') + 'M' : format(datum.value / 1e3, '.2~r') + 'K'",
             labelOverlap: 'greedy',
             grid: false,
           },

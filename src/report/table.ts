@@ -90,6 +90,16 @@ function partialReason(r: RunRecord): string | null {
   return reasons.length ? reasons.join(', ') : null;
 }
 
+/** Which of two records for the same model and column to show: complete over partial, more examples, newer. */
+function preferRecord(candidate: RunRecord, current: RunRecord): { keepNew: boolean; reason: string } {
+  const completeA = partialReason(candidate) === null;
+  const completeB = partialReason(current) === null;
+  if (completeA !== completeB) return { keepNew: completeA, reason: 'complete' };
+  if (candidate.n !== current.n) return { keepNew: candidate.n > current.n, reason: `larger (n = ${Math.max(candidate.n, current.n)})` };
+  if (candidate.createdAt !== current.createdAt) return { keepNew: candidate.createdAt > current.createdAt, reason: 'newer' };
+  return { keepNew: false, reason: 'named first' };
+}
+
 function ourRows(loaded: readonly LoadedRecord[], notes: string[]): { rows: Row[]; columns: Map<string, Column> } {
   const columns = new Map<string, Column>();
   const byModel = new Map<string, { name: string; dtype: string; params: number | null; cells: Record<string, Cell>; records: Record<string, RunRecord>; files: Record<string, string> }>();
@@ -105,9 +115,18 @@ function ourRows(loaded: readonly LoadedRecord[], notes: string[]): { rows: Row[
     if (row.params === null) row.params = record.model.params;
     const clash = row.files[col.id];
     if (clash) {
-      throw new UsageError(
-        `${clash} and ${file} both hold ${record.model.name} on ${col.label}; pass only one of them (or merge shards with \`flan-eval merge\`)`,
-      );
+      const other = row.records[col.id]!;
+      if (record.selection.shard || other.selection.shard) {
+        throw new UsageError(`${clash} and ${file} are shards of ${record.model.name} on ${col.label}; combine them with \`flan-eval merge\` and report the merged record`);
+      }
+      // A results folder accumulates runs (a full run next to a quick nightly subset, a rerun after a
+      // fix): show the most complete, then the newest, and say which file was left out.
+      const { keepNew, reason } = preferRecord(record, other);
+      notes.push(`${keepNew ? clash : file}: not shown; ${keepNew ? file : clash} holds ${record.model.name} on ${col.label} too and is ${reason}.`);
+      if (!keepNew) continue;
+      // Drop the caveats of the record being replaced.
+      const replaced = notes.findIndex((n) => n.startsWith(`${clash}: BBH task`));
+      if (replaced >= 0) notes.splice(replaced, 1);
     }
     const { low, unknownTasks } = randomBaseline(record.benchmark, record.result.averageTasks);
     if (unknownTasks.length) {

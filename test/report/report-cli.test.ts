@@ -84,14 +84,13 @@ describe('report --json', () => {
 });
 
 describe('report input errors exit 2 with one line', () => {
-  test('missing path, folder without records, duplicate model × column, conflicting flags', async () => {
+  test('missing path, a file that is not a record, unknown or conflicting flags', async () => {
     const dir = await tempDir();
     await writeRun(join(dir, 'a'), { model: 'm', params: 1, benchmark: 'mmlu', cot: false, shots: 5, tasks: { anatomy: '1' } });
     await writeRun(join(dir, 'b'), { model: 'm', params: 1, benchmark: 'mmlu', cot: false, shots: 5, tasks: { anatomy: '0' } });
     const cases: [string[], RegExp][] = [
       [['report', join(dir, 'nope')], /nope: no such file or folder/],
       [['report', SUITE, join(dir, 'a', 'm', 'mmlu-direct-5shot.predictions.jsonl')], /not a run record|invalid JSON/],
-      [['report', dir], /both hold m on MMLU direct; pass only one of them/],
       [['report', SUITE, '--json', '--format', 'csv'], /--json conflicts with --format csv/],
       [['report', SUITE, '--format', 'lat'], /unknown --format "lat"\. Did you mean "md"\?|unknown --format "lat"/],
       [['report', SUITE, '--format', 'latx'], /unknown --format "latx"\. Did you mean "latex"\? Available: md, csv, latex, html, json\./],

@@ -86,11 +86,31 @@ describe('buildReportTable', () => {
     assert.deepEqual(t.rows.map((r) => r.label).sort(), ['m (fp32)', 'm (q8)']);
   });
 
-  test('two records for the same model and column are refused, naming both files', () => {
-    assert.throws(
-      () => buildReportTable([loaded({ ...base, model: 'm', tasks: { anatomy: '1' } }, 'one.json'), loaded({ ...base, model: 'm', tasks: { anatomy: '0' } }, 'two.json')]),
-      /one\.json and two\.json both hold m on MMLU direct/,
-    );
+  test('two records for the same model and column: the complete, larger, then newer one is shown, with a note', () => {
+    const a = loaded({ ...base, model: 'm', tasks: { anatomy: '1111' } }, 'full.json');
+    const b = loaded({ ...base, model: 'm', tasks: { anatomy: '00' }, selection: { tasks: null, limit: 2, shard: null } }, 'nightly.json');
+    for (const order of [
+      [a, b],
+      [b, a],
+    ]) {
+      const t = buildReportTable(order);
+      assert.equal(t.rows.length, 1);
+      assert.equal(t.rows[0]!.cells.mmlu_direct!.file, 'full.json');
+      assert.ok(t.notes.includes('nightly.json: not shown; full.json holds m on MMLU direct too and is complete.'), t.notes.join('\n'));
+    }
+    const small = loaded({ ...base, model: 'm', tasks: { anatomy: '11' } }, 'small.json');
+    assert.equal(buildReportTable([small, a]).rows[0]!.cells.mmlu_direct!.file, 'full.json');
+    const older = loaded({ ...base, model: 'm', tasks: { anatomy: '0000' } }, 'older.json');
+    const newer = loaded({ ...base, model: 'm', tasks: { anatomy: '1111' } }, 'newer.json');
+    newer.record.createdAt = '2025-01-01T00:00:00.000Z';
+    const t = buildReportTable([newer, older]);
+    assert.equal(t.rows[0]!.cells.mmlu_direct!.file, 'newer.json');
+    assert.ok(t.notes.includes('older.json: not shown; newer.json holds m on MMLU direct too and is newer.'));
+  });
+
+  test('two shards of one run are refused: merge them first', () => {
+    const shard = (index: number): RunSpec => ({ ...base, model: 'm', tasks: { anatomy: '1' }, selection: { tasks: null, limit: null, shard: { index, count: 2 } } });
+    assert.throws(() => buildReportTable([loaded(shard(0), 's0.json'), loaded(shard(1), 's1.json')]), /s0\.json and s1\.json are shards of m on MMLU direct; combine them with `flan-eval merge`/);
   });
 
   test('partial coverage is explained: task subset, limit, shard, failures', () => {
