@@ -42,7 +42,9 @@ export interface BackendInfo {
   runtime: string;
 }
 
-export type Dtype = 'fp32' | 'fp16' | 'q8';
+/** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized`. */
+export const DTYPES = ['fp32', 'fp16', 'q8'] as const;
+export type Dtype = (typeof DTYPES)[number];
 
 export interface ModelBackend {
   readonly info: BackendInfo;

@@ -33,21 +33,9 @@ export function githubUrl(rel: string): string | undefined {
 export const MMLU_TAR_URL = 'https://people.eecs.berkeley.edu/~hendrycks/data.tar';
 export const MMLU_SPLITS = ['dev', 'val', 'test'] as const;
 
-/** The 57 MMLU subjects (Hendrycks et al., categories.py), used to report missing CSVs without a lock. */
-export const MMLU_SUBJECTS: readonly string[] = [
-  'abstract_algebra', 'anatomy', 'astronomy', 'business_ethics', 'clinical_knowledge', 'college_biology',
-  'college_chemistry', 'college_computer_science', 'college_mathematics', 'college_medicine', 'college_physics',
-  'computer_security', 'conceptual_physics', 'econometrics', 'electrical_engineering', 'elementary_mathematics',
-  'formal_logic', 'global_facts', 'high_school_biology', 'high_school_chemistry', 'high_school_computer_science',
-  'high_school_european_history', 'high_school_geography', 'high_school_government_and_politics',
-  'high_school_macroeconomics', 'high_school_mathematics', 'high_school_microeconomics', 'high_school_physics',
-  'high_school_psychology', 'high_school_statistics', 'high_school_us_history', 'high_school_world_history',
-  'human_aging', 'human_sexuality', 'international_law', 'jurisprudence', 'logical_fallacies', 'machine_learning',
-  'management', 'marketing', 'medical_genetics', 'miscellaneous', 'moral_disputes', 'moral_scenarios', 'nutrition',
-  'philosophy', 'prehistory', 'professional_accounting', 'professional_law', 'professional_medicine',
-  'professional_psychology', 'public_relations', 'security_studies', 'sociology', 'us_foreign_policy', 'virology',
-  'world_religions',
-];
+/** The 57 MMLU subjects, used to report missing CSVs without a lock (one list, kept with the categories). */
+export { MMLU_SUBJECTS } from '../benchmarks/mmlu/categories.js';
+import { MMLU_SUBJECTS } from '../benchmarks/mmlu/categories.js';
 
 export function mmluCsvPaths(subjects: readonly string[] = MMLU_SUBJECTS): string[] {
   return MMLU_SPLITS.flatMap((split) => subjects.map((s) => `mmlu/${split}/${s}_${split}.csv`));

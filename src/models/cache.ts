@@ -15,11 +15,10 @@ import { exists, parseJson, readText, writeFileAtomic } from '../util/fs.js';
 export const MANIFEST_NAME = '.flan-eval-model.json';
 export const MANIFEST_FORMAT = 'flan-eval.model/1';
 
-export const MODEL_DTYPES = ['fp32', 'fp16', 'q8'] as const;
-export type ModelDtype = (typeof MODEL_DTYPES)[number];
-
-/** File-name suffix of each dtype in Transformers.js / Optimum exports. */
-export const DTYPE_SUFFIX: Record<ModelDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized' };
+// The dtypes and their file suffixes are the backend's (it is what opens the files).
+export { DTYPES as MODEL_DTYPES, type Dtype as ModelDtype } from '../backends/types.js';
+export { DTYPE_SUFFIX } from '../backends/onnx/modelFiles.js';
+import { DTYPES as MODEL_DTYPES, type Dtype as ModelDtype } from '../backends/types.js';
 
 const Sha = z.string().regex(/^[0-9a-f]{64}$/);
 const ManifestSchema = z.object({

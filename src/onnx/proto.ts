@@ -1,10 +1,10 @@
 import protobuf from 'protobufjs';
 
 /**
- * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) that flan-eval reads and
- * writes: enough to build small models (make-test-model) and to count a model's parameters from its
- * initializers. Field numbers are ONNX's own, so files written here are ordinary ONNX files and any
- * ONNX file can be read (unknown fields are skipped).
+ * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) that flan-eval writes:
+ * enough to build small models (make-test-model, the speed benchmark's MatMul probe). Field numbers are
+ * ONNX's own, so the files are ordinary ONNX files. (Reading weights-free summaries of big files uses a
+ * schema without tensor bytes instead: src/models/onnxParams.ts.)
  */
 const SCHEMA = `
 syntax = "proto3";
@@ -102,9 +102,4 @@ export function encodeModel(graph: GraphMsg, opset: number, producer = 'flan-eva
     graph,
   });
   return ModelProto.encode(msg).finish();
-}
-
-/** Decode a model file's graph (for parameter counting and input checks). Throws on a corrupt file. */
-export function decodeModel(bytes: Uint8Array): { graph?: { initializer?: { dims?: (number | { toNumber(): number })[]; name?: string }[] } } {
-  return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array, defaults: false }) as never;
 }
