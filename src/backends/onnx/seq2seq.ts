@@ -197,31 +197,45 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
 
   /** One decoder step for the active rows: first step without a past, later steps with the caches. */
   private async decoderStep(state: { encHidden: ort.Tensor; encMask: ort.Tensor; past: Feeds | null; cross: Feeds | null }, next: number[]): Promise<{ logits: ort.Tensor; past: Feeds; cross: Feeds }> {
-    const input_ids = int64Tensor(next.map((t) => [t]), 1, this.config.padTokenId);
+    return this.decoderRun(state, int64Tensor(next.map((t) => [t]), 1, this.config.padTokenId));
+  }
+
+  /**
+   * The decoder on `input_ids` ([rows, positions]): without a past it computes the cross-attention cache
+   * from the encoder states; with one it appends to the self-attention cache and reuses the cross one.
+   */
+  private async decoderRun(
+    state: { encHidden: ort.Tensor; encMask: ort.Tensor; past: Feeds | null; cross: Feeds | null },
+    input_ids: ort.Tensor,
+    logitsOnly = false,
+  ): Promise<{ logits: ort.Tensor; past: Feeds; cross: Feeds }> {
+    const rows = input_ids.dims[0]!;
     const L = this.config.numDecoderLayers;
     const d = this.decoder;
     let out: ort.InferenceSession.ReturnType;
     const t0 = this.onRun ? performance.now() : 0;
     if (state.past !== null && d.withPast) {
-      out = await d.withPast.run({ input_ids, encoder_attention_mask: state.encMask, ...state.past, ...state.cross });
+      const feeds = { input_ids, encoder_attention_mask: state.encMask, ...state.past, ...state.cross };
+      out = await (logitsOnly ? d.withPast.run(feeds, ['logits']) : d.withPast.run(feeds));
     } else if (d.kind === 'merged') {
       const feeds: Feeds = { input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask };
       const first = state.past === null;
       feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(first ? 0 : 1), [1]);
       if (first) {
-        const empty = emptyPast(d.kvType, next.length, this.config.numHeads, this.config.dKv);
+        const empty = emptyPast(d.kvType, rows, this.config.numHeads, this.config.dKv);
         for (const n of pastNames(L)) feeds[n] = empty;
         out = await d.merged.run(feeds);
       } else {
         Object.assign(feeds, state.past, state.cross);
         // Later steps only need the logits and the grown self-attention cache: not fetching the
         // cross-attention outputs saves copying them into JS on every step.
-        out = await d.merged.run(feeds, this.stepOutputs);
+        out = await d.merged.run(feeds, logitsOnly ? ['logits'] : this.stepOutputs);
       }
     } else {
       out = await d.first.run({ input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask });
     }
-    this.onRun?.({ session: 'decoder', rows: next.length, width: 1, ms: performance.now() - t0 });
+    this.onRun?.({ session: 'decoder', rows, width: input_ids.dims[1]!, ms: performance.now() - t0 });
+    if (logitsOnly) return { logits: out.logits!, past: {}, cross: {} };
     const past: Feeds = {};
     const cross: Feeds = {};
     for (let i = 0; i < L; i++) {
@@ -258,32 +272,32 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const rowsOf: number[] = [];
     const targets: number[][] = [];
     continuations.forEach((conts, r) => conts.forEach((c) => (rowsOf.push(r), targets.push(c))));
-    const T = Math.max(...targets.map((t) => t.length));
-    const start = this.config.decoderStartTokenId;
-    const decoderInput = int64Tensor(targets.map((t) => [start, ...t.slice(0, -1)]), T, this.config.padTokenId);
-    const hidden = takeRows(encHidden, rowsOf);
-    const mask = takeRows(encMask, rowsOf);
-    const d = this.decoder;
-    let logits: ort.Tensor;
-    // Only the logits are fetched: the caches (cross-attention ones are rows × encoder length × layers)
-    // would otherwise be copied into JS for nothing.
-    if (d.kind === 'merged') {
-      const feeds: Feeds = { input_ids: decoderInput, encoder_hidden_states: hidden, encoder_attention_mask: mask, use_cache_branch: new ort.Tensor('bool', Uint8Array.of(0), [1]) };
-      const empty = emptyPast(d.kvType, targets.length, this.config.numHeads, this.config.dKv);
-      for (const n of pastNames(this.config.numDecoderLayers)) feeds[n] = empty;
-      logits = (await d.merged.run(feeds, ['logits'])).logits!;
-    } else {
-      logits = (await d.first.run({ input_ids: decoderInput, encoder_hidden_states: hidden, encoder_attention_mask: mask }, ['logits'])).logits!;
+    // Position 0 reads the start token whatever the continuation, so it runs once per context and its
+    // cross-attention cache is computed once per context, not once per continuation (4x for MMLU). Its
+    // logits score every continuation's first token.
+    const first = await this.decoderStep({ encHidden, encMask, past: null, cross: null }, contexts.map(() => this.config.decoderStartTokenId));
+    const sums = targets.map((t, row) => {
+      const l = logitsRow(first.logits, rowsOf[row]!, 0);
+      return l[t[0]!]! - logSumExp(l);
+    });
+    // The rest of every longer continuation, teacher-forced in one run on the copied caches: positions
+    // 1 … m-1 read c1 … c(m-1) and score c2 … cm. Shorter rows are right-padded; causal attention keeps
+    // the padding from touching the positions that count.
+    const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
+    if (longer.length) {
+      const T = Math.max(...longer.map((row) => targets[row]!.length)) - 1;
+      const state = this.keepRows({ encHidden, encMask, past: first.past, cross: first.cross }, longer.map((row) => rowsOf[row]!));
+      const out = await this.decoderRun(state, int64Tensor(longer.map((row) => targets[row]!.slice(0, -1)), T, this.config.padTokenId), true);
+      longer.forEach((row, k) => {
+        const t = targets[row]!;
+        for (let pos = 1; pos < t.length; pos++) {
+          const l = logitsRow(out.logits, k, pos - 1);
+          sums[row]! += l[t[pos]!]! - logSumExp(l);
+        }
+      });
     }
     const scores: number[][] = continuations.map(() => []);
-    targets.forEach((t, row) => {
-      let sum = 0;
-      t.forEach((tok, pos) => {
-        const l = logitsRow(logits, row, pos);
-        sum += l[tok]! - logSumExp(l);
-      });
-      scores[rowsOf[row]!]!.push(sum);
-    });
+    sums.forEach((sum, row) => scores[rowsOf[row]!]!.push(sum));
     return scores;
   }
 
