@@ -51,6 +51,9 @@ export interface PairResult {
   n: number;
   onlyBaseline: number;
   onlyCurrent: number;
+  /** Common examples whose inference failed (`error` set; counted wrong), per side. */
+  failedBaseline: number;
+  failedCurrent: number;
   /** Task-weighted accuracies on the common examples, and their paired difference. */
   baseline: number;
   current: number;
@@ -173,6 +176,8 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
   let promptChanged = 0;
   let n = 0;
   let onlyBaseline = 0;
+  let failedBaseline = 0;
+  let failedCurrent = 0;
   const matched = new Set<string>();
   for (const b of basePreds) {
     if (!inTasks.has(b.task)) continue;
@@ -183,6 +188,8 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     }
     matched.add(b.id);
     n++;
+    if (b.error !== undefined) failedBaseline++;
+    if (c.error !== undefined) failedCurrent++;
     if (b.promptHash !== c.promptHash) promptChanged++;
     const t = paired.get(b.task) ?? { diffs: [], baselineCorrect: 0, currentCorrect: 0 };
     paired.set(b.task, t);
@@ -206,6 +213,8 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     n,
     onlyBaseline,
     onlyCurrent,
+    failedBaseline,
+    failedCurrent,
     baseline: diff.baseline,
     current: diff.current,
     delta: diff.delta,

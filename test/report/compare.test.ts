@@ -108,6 +108,13 @@ describe('compare', () => {
     assert.match(r.stdout, /no change +\|$/m);
   });
 
+  test('failed examples are counted and listed', async () => {
+    const { base, cur } = await sides([mmlu(BASE_MMLU)], [mmlu({ ...BASE_MMLU, astronomy: flip(BASE_MMLU.astronomy, 0, 0) }, { errors: { astronomy: [99, 98] } })]);
+    const r = await runCli(['compare', base, cur]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^### Failed examples\n\n- MMLU CoT \(Xenova\/flan-t5-small\): inference failed on 0 example\(s\) in the baseline and 2 in current; they count as wrong$/m);
+  });
+
   test('model, data and decoding changes are listed', async () => {
     const { base, cur } = await sides([mmlu(BASE_MMLU)], [mmlu(BASE_MMLU, { modelHash: 'f'.repeat(64), dataHash: 'e'.repeat(64), maxNewTokens: 128 })]);
     const r = await runCli(['compare', base, cur]);

@@ -31,6 +31,8 @@ export interface RunSpec {
   maxNewTokens?: number;
   /** Task → example indices whose prompt changed (only those get a different prompt hash). */
   changedPrompts?: Record<string, number[]>;
+  /** Task → example indices whose inference failed (written with `error`; their outcome must be 0). */
+  errors?: Record<string, number[]>;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -66,6 +68,7 @@ export function runRecordFor(spec: RunSpec): { record: RunRecord; predictions: P
         prediction: o === '1' ? `So the answer is ${target}.` : 'So the answer is nothing.',
         answer: o === '1' ? target : 'nothing',
         correct: o === '1',
+        ...(spec.errors?.[task]?.includes(i) ? { error: 'inference failed (test)' } : {}),
       });
     });
   }

@@ -75,6 +75,10 @@ export function renderCompareMarkdown(result: CompareResult, sources: { baseline
     }
   }
   if (notCompared.length) lines.push('', '### Not compared', '', ...notCompared);
+  const failures = pairs
+    .filter((p) => p.failedBaseline || p.failedCurrent)
+    .map((p) => `- ${esc(p.column.label)} (${esc(p.model)}): inference failed on ${p.failedBaseline} example(s) in the baseline and ${p.failedCurrent} in current; they count as wrong`);
+  if (failures.length) lines.push('', '### Failed examples', '', ...failures);
   return `${lines.join('\n')}\n`;
 }
 
