@@ -25,7 +25,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('alpha', { type: 'number', default: 0.05, description: 'significance level of the paired test (exact McNemar); the CI is at 1 − alpha' })
       .option('format', { type: 'string', default: 'md', description: 'md (suits a GitHub job summary) or json' })
       .option('json', { type: 'boolean', description: 'same as --format json' })
-      .example('$0 compare results/baselines/flan-t5-small results/nightly >> "$GITHUB_STEP_SUMMARY"', 'the nightly check') as Argv<CompareArgs>,
+      .example('$0 compare results/baselines/nightly-flan-t5-small results/nightly >> "$GITHUB_STEP_SUMMARY"', 'the nightly check') as Argv<CompareArgs>,
   handler: async (argv) => {
     if (argv.format !== 'md' && argv.format !== 'json') throw unknownName('--format', argv.format, ['md', 'json']);
     const maxDrop = argv['max-drop'];
