@@ -6,7 +6,7 @@ import { modelCacheDir } from '../../src/models/cache.js';
 import { countOnnxParams } from '../../src/models/onnxParams.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { UsageError } from '../../src/errors.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { repoRoot, runCli, tempDir } from '../helpers/cli.js';
 import { testModelDir } from '../helpers/testModel.js';
 import { closedPort, startServer, type Behaviour, type FakeServer } from '../net/fakeServer.js';
 import { sha } from '../data/upstreamFixture.js';
@@ -141,6 +141,27 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     assert.deepEqual(await resolveModel('test-org/tiny-t5', { env: env(), dtype: 'q8' }), dir);
     const list = JSON.parse((await runCli(['models', 'list', '--json'], { env: env() })).stdout);
     assert.deepEqual(list.models[0].dtypes, ['fp32', 'q8']);
+  });
+
+  it('also fetches decoder_with_past_model next to a merged decoder, and run uses it by hub id', async () => {
+    await serveRepo('test-org/tiny-t5-full', 'main', {
+      ...BASE,
+      'onnx/encoder_model.onnx': 'onnx/encoder_model.onnx',
+      'onnx/decoder_model_merged.onnx': 'onnx/decoder_model_merged.onnx',
+      'onnx/decoder_with_past_model.onnx': 'onnx/decoder_with_past_model.onnx',
+    });
+    const r = await runCli(['models', 'pull', 'test-org/tiny-t5-full'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    const dir = r.stdout.trim();
+    const manifest = JSON.parse(await readFile(join(dir, '.flan-eval-model.json'), 'utf8'));
+    assert.deepEqual(manifest.dtypes.fp32.decoders, ['onnx/decoder_model_merged.onnx', 'onnx/decoder_with_past_model.onnx']);
+    const out = await tempDir();
+    const data = join(repoRoot, 'test', 'fixtures', 'data');
+    const run = await runCli(['run', 'mmlu', '--model', 'test-org/tiny-t5-full', '--data-dir', data, '--out', out, '--limit', '1', '--quiet'], { env: env() });
+    assert.equal(run.code, 0, run.stderr);
+    const record = JSON.parse(await readFile(join(out, 'test-org--tiny-t5-full', 'mmlu_direct_5shot_val_limit1.json'), 'utf8'));
+    assert.equal(record.model.name, 'test-org/tiny-t5-full');
+    assert.ok('onnx/decoder_with_past_model.onnx' in record.model.files);
   });
 
   it('says what to run when a model is not cached', async () => {
