@@ -9,28 +9,22 @@
  * Every side of every workload runs in its own child process (worker.ts) so its peak RSS is its own,
  * and the sides run one after the other, never at the same time.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadTokenizer } from '../../src/backends/onnx/tokenizer.js';
 import { UsageError } from '../../src/errors.js';
-import { makeTestModel } from '../../src/models/testModel/index.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { compareGeneration, compareScoring, type Agreement } from './compare.js';
 import { encoderFlops, readEncoderShape } from './flops.js';
 import { loadAverage, machineInfo, type MachineInfo } from './machine.js';
 import type { MatMulPeak } from './matmulPeak.js';
 import { markdownSummary } from './report.js';
-import type { WorkerResult, WorkerSpec } from './worker.js';
+import type { WorkerResult } from './worker.js';
+import { log, ROOT, runWorker, speedModel } from './workerProcess.js';
 import { buildWorkload, WORKLOADS, workloadByName, type Workload } from './workloads.js';
 
-/** Repository root (this file runs from dist/benchmarks/speed/). */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Encoder runs with at least this many rows count towards the FLOP-rate figure (issue 7: batch ≥ 8). */
 export const ENCODER_MIN_ROWS = 8;
 
@@ -173,36 +167,8 @@ const HELP = `npm run bench -- [flags]
   --profile           run the children under node --cpu-prof (profiles in .cache/speed-profiles)
 `;
 
-function log(msg: string): void {
-  process.stderr.write(`${msg}\n`);
-}
-
 async function ensureModel(opts: Options): Promise<string> {
-  if (opts.model) return opts.model;
-  const dir = join(ROOT, '.cache', 'speed-model', 'flan-t5-small-seed1');
-  if (!existsSync(join(dir, 'onnx', 'decoder_with_past_model.onnx'))) {
-    log(`making the flan-t5-small-shaped test model in ${dir} (once; about 800 MB)…`);
-    await mkdir(dir, { recursive: true });
-    await makeTestModel({ out: dir, shape: 'flan-t5-small', seed: 1 });
-  }
-  return dir;
-}
-
-/** Run one worker child; its stdout and stderr go to our stderr so --json keeps stdout clean. */
-async function runWorker(spec: WorkerSpec, tmp: string, tag: string, profile: boolean): Promise<WorkerResult> {
-  const specPath = join(tmp, `${tag}.spec.json`);
-  const outPath = join(tmp, `${tag}.result.json`);
-  await writeFile(specPath, JSON.stringify(spec));
-  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, '.cache', 'speed-profiles'), '--cpu-prof-name', `${tag}.cpuprofile`] : []), WORKER, specPath, outPath];
-  const code = await new Promise<number | null>((res, rej) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(process.stderr);
-    child.stderr.pipe(process.stderr);
-    child.on('error', rej);
-    child.on('close', res);
-  });
-  if (code !== 0) throw new Error(`speed worker ${tag} exited with ${code}`);
-  return JSON.parse(await readFile(outPath, 'utf8')) as WorkerResult;
+  return opts.model ?? speedModel();
 }
 
 function side(r: WorkerResult, load1: number): SideSummary {

@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTestModel } from '../../src/models/testModel/index.js';
+import type { WorkerResult, WorkerSpec } from './worker.js';
+
+/** Repository root (this file runs from dist/benchmarks/speed/). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+export function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** The flan-t5-small-shaped random model the speed scripts share, made once under .cache/. */
+export async function speedModel(): Promise<string> {
+  const dir = join(ROOT, '.cache', 'speed-model', 'flan-t5-small-seed1');
+  if (!existsSync(join(dir, 'onnx', 'decoder_with_past_model.onnx'))) {
+    log(`making the flan-t5-small-shaped test model in ${dir} (once; about 800 MB)…`);
+    await mkdir(dir, { recursive: true });
+    await makeTestModel({ out: dir, shape: 'flan-t5-small', seed: 1 });
+  }
+  return dir;
+}
+
+/** Run one worker child; its stdout and stderr go to our stderr so --json keeps stdout clean. */
+export async function runWorker(spec: WorkerSpec, tmp: string, tag: string, profile: boolean): Promise<WorkerResult> {
+  const specPath = join(tmp, `${tag}.spec.json`);
+  const outPath = join(tmp, `${tag}.result.json`);
+  await writeFile(specPath, JSON.stringify(spec));
+  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, '.cache', 'speed-profiles'), '--cpu-prof-name', `${tag}.cpuprofile`] : []), WORKER, specPath, outPath];
+  const code = await new Promise<number | null>((res, rej) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(process.stderr);
+    child.stderr.pipe(process.stderr);
+    child.on('error', rej);
+    child.on('close', res);
+  });
+  if (code !== 0) throw new Error(`speed worker ${tag} exited with ${code}`);
+  return JSON.parse(await readFile(outPath, 'utf8')) as WorkerResult;
+}
