@@ -175,6 +175,14 @@ describe('run', () => {
       assert.equal(l.prediction, [' (A)', ' (B)', ' (C)', ' (D)'][best]);
       assert.equal(l.answer, ['(A)', '(B)', '(C)', '(D)'][best]);
     }
+    // `score` on the run's own predictions gives the run record's numbers (one scoring path, not two).
+    const rec = JSON.parse(await readFile(join(out, 'tiny-seed1', 'mmlu_direct_5shot_val_loglik.json'), 'utf8'));
+    assert.ok(rec.result.score > 0, 'some options are right, so the comparison means something');
+    const scored = await runCli(['score', 'mmlu', '--predictions', join(out, 'tiny-seed1', 'mmlu_direct_5shot_val_loglik.predictions.jsonl'), '--data-dir', DATA, '--json']);
+    assert.equal(scored.code, 0, scored.stderr);
+    const doc2 = JSON.parse(scored.stdout);
+    assert.equal(doc2.score, rec.result.score);
+    for (const [task, t] of Object.entries(rec.result.tasks as Record<string, { score: number; n: number }>)) assert.deepEqual([doc2.tasks[task].score, doc2.tasks[task].n], [t.score, t.n]);
   });
 });
 
