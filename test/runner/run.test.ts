@@ -186,6 +186,31 @@ describe('run', () => {
   });
 });
 
+describe('run: selection flags across benchmarks', () => {
+  test('--tasks names go to the benchmark that knows them; an unknown one gets "did you mean"', async () => {
+    const out = await tempDir();
+    const r = await runCli(['run', 'mmlu', 'bbh', '--tasks', 'world_religions', 'snarks', '--model', model, '--data-dir', DATA, '--out', out, '--quiet', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const runs = JSON.parse(r.stdout).runs as { record: string }[];
+    const tasks = await Promise.all(runs.map(async (x) => Object.keys(JSON.parse(await readFile(x.record, 'utf8')).result.tasks)));
+    assert.deepEqual(tasks, [['world_religions'], ['snarks']]);
+    const bad = await runCli(['run', 'mmlu', 'bbh', '--tasks', 'world_religion', '--model', model, '--data-dir', DATA, '--out', out]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown MMLU subject "world_religion"\. Did you mean "world_religions"\?/);
+  });
+
+  test('a suite narrows with --tasks/--languages/--limit but refuses format flags', async () => {
+    const out = await tempDir();
+    const r = await runCli(['run', '--suite', 'flan-heldout', '--tasks', 'snarks', '--languages', 'de', 'english', '--limit', '1', '--model', model, '--data-dir', DATA, '--out', out, '--quiet', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const runs = JSON.parse(r.stdout).runs as { benchmark: string; n: number }[];
+    assert.deepEqual(runs.map((x) => [x.benchmark, x.n]), [['mmlu', 3], ['mmlu', 3], ['bbh', 1], ['bbh', 1], ['tydiqa', 1], ['mgsm', 2]]); // "english" is a TyDiQA language and an MGSM language name (en)
+    const bad = await runCli(['run', '--suite', 'nightly', '--cot', '--model', model, '--data-dir', DATA, '--out', out]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--cot does not combine with --suite/);
+  });
+});
+
 describe('run: bad input gets one line and exit code 2', () => {
   const cases: [string, string[], RegExp][] = [
     ['--batch-size 0', ['--batch-size', '0'], /--batch-size must be a whole number of at least 1/],

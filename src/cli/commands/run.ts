@@ -7,6 +7,7 @@ import { EXIT, UsageError } from '../../errors.js';
 import { resolveModel } from '../../models/resolve.js';
 import { evaluateUnit, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
 import { modelMeta } from '../../runner/model.js';
+import { distributeNames } from '../../runner/selection.js';
 import { parseShard } from '../../runner/shard.js';
 import { loadSuite } from '../../runner/suite.js';
 import type { ScoringMode } from '../../types.js';
@@ -64,10 +65,16 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     let units: RunUnit[];
     if (argv.suite) {
       if (names.length) throw new UsageError('give either benchmarks or --suite, not both');
-      units = (await loadSuite(String(argv.suite))).units.map((u) => ({
-        ...u,
-        selection: { ...u.selection, ...(flags.limit !== undefined ? { limit: flags.limit } : {}) },
-      }));
+      // A suite fixes the formats; the selection flags narrow every run of it where they apply.
+      for (const flag of ['cot', 'shots', 'zero-shot', 'split', 'scoring'] as const) {
+        if (process.argv.includes(`--${flag}`) || argv[flag] === true || (flag === 'shots' && argv.shots !== undefined)) {
+          throw new UsageError(`--${flag} does not combine with --suite: the suite file fixes each run's format; edit a copy of the suite instead`);
+        }
+      }
+      units = (await loadSuite(String(argv.suite))).units.map((u) => {
+        const narrowed = formatFor(flags, getBenchmark(u.benchmark), { ignoreInapplicable: true }).selection;
+        return { ...u, selection: { ...u.selection, ...(narrowed.tasks ? { tasks: narrowed.tasks } : {}), ...(flags.limit !== undefined ? { limit: flags.limit } : {}) } };
+      });
     } else {
       if (!names.length) throw new UsageError('name at least one benchmark (mmlu, bbh, tydiqa, mgsm) or give --suite');
       const adapters = [...new Set(names.flatMap((n) => n.split(',')).map((n) => getBenchmark(n)))];
@@ -102,6 +109,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
         progress.finish();
       }
     }
+    units = await distributeNames(units, flags.dataDir);
     try {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       for (const u of units) await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection);
