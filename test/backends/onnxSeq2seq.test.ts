@@ -173,6 +173,25 @@ describe('log-likelihood', () => {
   });
 });
 
+describe('dtype variants', () => {
+  test('--dtype q8 opens the *_quantized files (and fp16 the *_fp16 ones), never the fp32 ones', async () => {
+    // Same bytes under the variant names: this checks which files are chosen, not quantization itself.
+    const d = await tempDir();
+    await cp(dir, d, { recursive: true });
+    for (const base of ['encoder_model', 'decoder_model_merged', 'decoder_with_past_model']) {
+      await copyFile(join(d, 'onnx', `${base}.onnx`), join(d, 'onnx', `${base}_quantized.onnx`));
+      await rm(join(d, 'onnx', `${base}.onnx`));
+    }
+    const q8 = await OnnxSeq2SeqBackend.load({ dir: d, dtype: 'q8' });
+    assert.deepEqual(q8.info.files.filter((f) => f.endsWith('.onnx')).sort(), ['onnx/decoder_model_merged_quantized.onnx', 'onnx/decoder_with_past_model_quantized.onnx', 'onnx/encoder_model_quantized.onnx']);
+    assert.equal(q8.info.dtype, 'q8');
+    const requests = PROMPTS.slice(0, 3).map((prompt) => ({ prompt, maxNewTokens: 8, stop: [] }));
+    assert.deepEqual((await q8.generate(requests)).map((r) => r.tokens), (await backend.generate(requests)).map((r) => r.tokens));
+    await q8.dispose();
+    await assert.rejects(OnnxSeq2SeqBackend.load({ dir: d, dtype: 'fp16' }), /encoder_model_fp16\.onnx: missing \(--dtype fp16\)/);
+  });
+});
+
 describe('model folders the backend cannot drive', () => {
   async function copyModel(): Promise<string> {
     const d = await tempDir();
