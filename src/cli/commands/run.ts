@@ -33,7 +33,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .options(formatOptions)
       .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (SPEC §6 layout) or a pulled hub id; repeat for several models' })
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
-      .option('scoring', { choices: ['generate', 'loglik'], default: 'generate', description: 'loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
+      .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
       .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
       .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
@@ -58,7 +58,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     const concurrency = positive('concurrency', argv.concurrency)!;
     const threads = positive('threads', argv.threads);
     const maxNewTokens = positive('max-new-tokens', argv.maxNewTokens);
-    const scoring = argv.scoring as ScoringMode;
+    const scoring = (argv.scoring as ScoringMode | undefined) ?? 'generate';
     const shard = parseShard(argv.shard as string | undefined);
     const names = (argv.benchmarks as string[] | undefined) ?? [];
 
@@ -66,10 +66,9 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     if (argv.suite) {
       if (names.length) throw new UsageError('give either benchmarks or --suite, not both');
       // A suite fixes the formats; the selection flags narrow every run of it where they apply.
-      for (const flag of ['cot', 'shots', 'zero-shot', 'split', 'scoring'] as const) {
-        if (process.argv.includes(`--${flag}`) || argv[flag] === true || (flag === 'shots' && argv.shots !== undefined)) {
-          throw new UsageError(`--${flag} does not combine with --suite: the suite file fixes each run's format; edit a copy of the suite instead`);
-        }
+      const given = { cot: argv.cot === true, shots: argv.shots !== undefined, 'zero-shot': argv.zeroShot === true, split: argv.split !== undefined, scoring: argv.scoring !== undefined };
+      for (const [flag, isGiven] of Object.entries(given)) {
+        if (isGiven) throw new UsageError(`--${flag} does not combine with --suite: the suite file fixes each run's format; edit a copy of the suite instead`);
       }
       units = (await loadSuite(String(argv.suite))).units.map((u) => {
         const narrowed = formatFor(flags, getBenchmark(u.benchmark), { ignoreInapplicable: true }).selection;
