@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
-import type { PreparedItem } from '../benchmarks/adapter.js';
+import type { PreparedBenchmark, PreparedItem } from '../benchmarks/adapter.js';
 import { getBenchmark } from '../benchmarks/registry.js';
 import { planBatches, type ModelBackend } from '../backends/types.js';
 import { UsageError } from '../errors.js';
@@ -69,10 +69,12 @@ export async function evaluateUnit(
   model: RunRecord['model'],
   unit: RunUnit,
   settings: RunSettings,
+  /** The unit's prompts if the caller has built them already (they are a pure function of the data). */
+  preparedAlready?: PreparedBenchmark,
 ): Promise<UnitOutcome> {
   const started = Date.now();
   const adapter = getBenchmark(unit.benchmark);
-  const prepared = await adapter.prepare(settings.dataDir, unit.format, unit.selection);
+  const prepared = preparedAlready ?? (await adapter.prepare(settings.dataDir, unit.format, unit.selection));
   if (unit.scoring === 'loglik' && prepared.items.some((i) => !i.choices?.length)) {
     throw new UsageError(`--scoring loglik: ${unit.benchmark} ${unit.format.cot ? 'CoT' : 'direct'} items have no answer options to score; loglik applies to MMLU direct`);
   }

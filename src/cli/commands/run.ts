@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { OnnxSeq2SeqBackend } from '../../backends/onnx/seq2seq.js';
 import type { Dtype } from '../../backends/types.js';
+import type { PreparedBenchmark } from '../../benchmarks/adapter.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { resolveModel } from '../../models/resolve.js';
@@ -111,7 +112,8 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     units = await distributeNames(units, flags.dataDir);
     try {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
-      for (const u of units) await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection);
+      const prepared = new Map<RunUnit, PreparedBenchmark>();
+      for (const u of units) prepared.set(u, await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection));
       for (const spec of argv.model as string[]) {
         const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
         // A folder is named by its last component; a hub id keeps its owner/name.
@@ -124,7 +126,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
           const meta = await modelMeta(backend, name);
           for (const unit of units) {
             if (interrupt.requested) break;
-            outcomes.push(await evaluateUnit(backend, meta, unit, settings));
+            outcomes.push(await evaluateUnit(backend, meta, unit, settings, prepared.get(unit)));
           }
         } finally {
           await backend.dispose();
