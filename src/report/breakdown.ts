@@ -91,6 +91,27 @@ export function buildBreakdown(table: ReportTable, mmluCategories: CategoryMap |
       body.push(...taskNames.map(taskRow));
     }
     out.push({ column, models: rows.map((r) => r.label), rows: body });
+    // Secondary metrics (TyDiQA's F1, SPEC §4 "report F1 too") get a table of their own, same rows.
+    const metricNames = [...new Set(records.flatMap((r) => Object.keys(r.result.metrics ?? {})))].sort();
+    for (const metric of metricNames) {
+      const metricRow = (label: string, level: 0 | 2, pick: (r: (typeof records)[number]) => number | undefined, inAvg: boolean): BreakdownRow => ({
+        label,
+        level,
+        inAverage: inAvg,
+        values: records.map((r) => {
+          const v = pick(r);
+          return v === undefined ? null : { score: v, stderr: null, n: null };
+        }),
+      });
+      out.push({
+        column: { ...column, id: `${column.id}_${metric}`, label: `${column.label} ${metric.toUpperCase()}` },
+        models: rows.map((r) => r.label),
+        rows: [
+          metricRow('average', 0, (r) => r.result.metrics?.[metric], true),
+          ...taskNames.map((t) => metricRow(t, 2, (r) => r.result.tasks[t]?.metrics?.[metric], inAverage(t))),
+        ],
+      });
+    }
   }
   return out;
 }
