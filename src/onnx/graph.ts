@@ -1,3 +1,4 @@
+import { floatToHalf } from './half.js';
 import { AttributeType, DataType, type AttributeMsg, type DimMsg, type GraphMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from './proto.js';
 
 export type Dim = number | string;
@@ -19,7 +20,14 @@ export class GraphBuilder {
   constructor(
     readonly name: string,
     private readonly prefix = '',
+    /** Precision of float weights and constants (fp16 exports store them as float16). */
+    readonly precision: 'float32' | 'float16' = 'float32',
   ) {}
+
+  /** The ONNX element type of this graph's floats. */
+  get floatType(): number {
+    return this.precision === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
+  }
 
   private fresh(hint: string): string {
     return `${this.prefix}${hint}_${this.counter++}`;
@@ -35,9 +43,10 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, elemType, shape));
   }
 
-  /** A float32 initializer. */
+  /** A float initializer, stored in the graph's precision. */
   weight(name: string, dims: number[], data: Float32Array): string {
-    this.initializers.push({ name, dims, data_type: DataType.FLOAT, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    const stored = this.precision === 'float16' ? Uint16Array.from(data, floatToHalf) : data;
+    this.initializers.push({ name, dims, data_type: this.floatType, raw_data: new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength) });
     return name;
   }
 

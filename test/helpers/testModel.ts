@@ -8,11 +8,12 @@ import { repoRoot } from './cli.js';
  * A test model made once per (shape, seed) under .cache/test-models and reused by later tests and runs:
  * make-test-model is deterministic, so a cached copy is the same bytes as a fresh one.
  */
-export async function testModelDir(shape: TestModelShape = 'tiny', seed = 1): Promise<string> {
-  const dir = join(repoRoot, '.cache', 'test-models', `${shape}-seed${seed}`);
-  if (!existsSync(join(dir, 'onnx', 'decoder_with_past_model.onnx'))) {
+export async function testModelDir(shape: TestModelShape = 'tiny', seed = 1, opts: { fp16?: boolean } = {}): Promise<string> {
+  const dir = join(repoRoot, '.cache', 'test-models', `${shape}-seed${seed}${opts.fp16 ? '-fp16' : ''}`);
+  const last = opts.fp16 ? 'decoder_with_past_model_fp16.onnx' : 'decoder_with_past_model.onnx';
+  if (!existsSync(join(dir, 'onnx', last))) {
     await mkdir(dir, { recursive: true });
-    await makeTestModel({ out: dir, shape, seed });
+    await makeTestModel({ out: dir, shape, seed, fp16: opts.fp16 === true });
   }
   return dir;
 }

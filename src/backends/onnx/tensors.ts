@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { halfToFloat } from '../../onnx/half.js';
 
 type Data = Float32Array | Uint16Array | BigInt64Array | Uint8Array | Int32Array;
 
@@ -32,16 +33,6 @@ export function maskTensor(lengths: readonly number[], width: number): ort.Tenso
 /** A zero-length past (seq axis 0) of the session's KV dtype, for the first decoder step. */
 export function emptyPast(type: 'float32' | 'float16', batch: number, heads: number, dk: number): ort.Tensor {
   return new ort.Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [batch, heads, 0, dk]);
-}
-
-/** IEEE half → float, for fp16 exports whose logits come back as float16. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Row `row`, position `pos` of a [B, T, V] logits tensor, as float32. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { encodeModel } from '../../onnx/proto.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UsageError } from '../../errors.js';
-import { decoderGraph, encoderGraph, OPSET, type T5Config } from './t5Graph.js';
+import { decoderGraph, encoderGraph, OPSET, type Precision, type T5Config } from './t5Graph.js';
 import { tokenizerConfigJson, tokenizerJson, tokenizerPieces } from './tokenizer.js';
 import { randomWeights } from './weights.js';
 
@@ -27,6 +27,8 @@ export interface MakeTestModelOptions {
   out: string;
   shape: TestModelShape;
   seed: number;
+  /** Also write the `_fp16` variants (float16 weights and float16 inputs/outputs, as fp16 exports have). */
+  fp16?: boolean;
 }
 
 export function testModelConfig(shape: TestModelShape): T5Config {
@@ -76,12 +78,13 @@ export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[
   ];
   for (const [name, data] of files) await writeFileAtomic(join(opts.out, name), data);
   const weights = randomWeights(cfg, opts.seed);
-  const graphs = [
-    ['onnx/encoder_model.onnx', () => encoderGraph(cfg, weights)],
-    ['onnx/decoder_model_merged.onnx', () => decoderGraph(cfg, weights, 'merged')],
-    ['onnx/decoder_model.onnx', () => decoderGraph(cfg, weights, 'plain')],
-    ['onnx/decoder_with_past_model.onnx', () => decoderGraph(cfg, weights, 'withPast')],
-  ] as const;
+  const precisions: [Precision, string][] = [['float32', ''], ...(opts.fp16 ? [['float16', '_fp16'] as [Precision, string]] : [])];
+  const graphs = precisions.flatMap(([p, sfx]) => [
+    [`onnx/encoder_model${sfx}.onnx`, () => encoderGraph(cfg, weights, p)],
+    [`onnx/decoder_model_merged${sfx}.onnx`, () => decoderGraph(cfg, weights, 'merged', p)],
+    [`onnx/decoder_model${sfx}.onnx`, () => decoderGraph(cfg, weights, 'plain', p)],
+    [`onnx/decoder_with_past_model${sfx}.onnx`, () => decoderGraph(cfg, weights, 'withPast', p)],
+  ] as const);
   // One graph at a time: the flan-t5-small files are 100–250 MB each.
   for (const [name, build] of graphs) await writeFileAtomic(join(opts.out, name), encodeModel(build(), OPSET, 'flan-eval make-test-model'));
   return [...files.map(([n]) => n), ...graphs.map(([n]) => n)];

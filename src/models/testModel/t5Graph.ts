@@ -29,7 +29,13 @@ export type Weights = Map<string, { dims: number[]; data: Float32Array }>;
 
 const OPSET = 14;
 export { OPSET };
-const NEG = -1e9; // additive mask; large but finite so that a fully masked row cannot produce NaN
+/**
+ * Additive mask value: large but finite, so that 0 × mask stays 0 and a masked score stays finite; for
+ * float16 graphs it must also fit half precision (max 65504).
+ */
+const NEG = { float32: -1e9, float16: -30000 } as const;
+
+export type Precision = 'float32' | 'float16';
 
 /** T5's `_relative_position_bucket`, tabulated for relative positions -maxDistance..maxDistance. */
 export function bucketTable(cfg: T5Config, bidirectional: boolean): number[] {
@@ -62,8 +68,18 @@ class T5Builder {
     readonly cfg: T5Config,
     private readonly weights: Weights,
     name: string,
+    readonly precision: Precision,
   ) {
-    this.g = new GraphBuilder(name);
+    this.g = new GraphBuilder(name, '', precision);
+  }
+
+  /** The float element type of this model's tensors. */
+  get ft(): number {
+    return this.g.floatType;
+  }
+
+  subgraph(name: string, prefix: string): GraphBuilder {
+    return new GraphBuilder(name, prefix, this.precision);
   }
 
   /** Add a weight as an initializer of this file (each file carries its own copy, as exports do). */
@@ -114,8 +130,8 @@ class T5Builder {
   /** [B, S] int64 mask → [B, 1, 1, S] additive float mask. */
   additiveMask(mask: string): string {
     const g = this.g;
-    const f = g.op('Cast', [mask], { to: DataType.FLOAT });
-    const add = g.op('Mul', [g.op('Sub', [g.constF(1), f]), g.constF(NEG)]);
+    const f = g.op('Cast', [mask], { to: this.ft });
+    const add = g.op('Mul', [g.op('Sub', [g.constF(1), f]), g.constF(NEG[this.precision])]);
     return g.op('Unsqueeze', [add, g.constI([1, 2])]);
   }
 
@@ -138,8 +154,8 @@ class T5Builder {
   }
 }
 
-export function encoderGraph(cfg: T5Config, weights: Weights): GraphMsg {
-  const b = new T5Builder(cfg, weights, 'encoder');
+export function encoderGraph(cfg: T5Config, weights: Weights, precision: Precision = 'float32'): GraphMsg {
+  const b = new T5Builder(cfg, weights, 'encoder', precision);
   const g = b.g;
   const ids = g.input('input_ids', DataType.INT64, ['batch_size', 'encoder_sequence_length']);
   const mask = g.input('attention_mask', DataType.INT64, ['batch_size', 'encoder_sequence_length']);
@@ -152,7 +168,7 @@ export function encoderGraph(cfg: T5Config, weights: Weights): GraphMsg {
     x = g.op('Add', [x, b.attention(b.project(h, `${p}.q`), b.project(h, `${p}.k`), b.project(h, `${p}.v`), bias, `${p}.o`)]);
     x = g.op('Add', [x, b.feedForward(b.rmsNorm(x, `${p}.ff_norm`), `${p}.ff`)]);
   }
-  g.output('last_hidden_state', b.rmsNorm(x, 'encoder.final_norm'), DataType.FLOAT, ['batch_size', 'encoder_sequence_length', cfg.d_model]);
+  g.output('last_hidden_state', b.rmsNorm(x, 'encoder.final_norm'), b.ft, ['batch_size', 'encoder_sequence_length', cfg.d_model]);
   return g.build();
 }
 
@@ -164,25 +180,25 @@ export function encoderGraph(cfg: T5Config, weights: Weights): GraphMsg {
  */
 export type DecoderVariant = 'merged' | 'plain' | 'withPast';
 
-export function decoderGraph(cfg: T5Config, weights: Weights, variant: DecoderVariant): GraphMsg {
-  const b = new T5Builder(cfg, weights, `decoder_${variant}`);
+export function decoderGraph(cfg: T5Config, weights: Weights, variant: DecoderVariant, precision: Precision = 'float32'): GraphMsg {
+  const b = new T5Builder(cfg, weights, `decoder_${variant}`, precision);
   const g = b.g;
   const L = cfg.num_decoder_layers;
   const H = cfg.num_heads;
   const dk = cfg.d_kv;
   const encMask = g.input('encoder_attention_mask', DataType.INT64, ['batch_size', 'encoder_sequence_length']);
   const ids = g.input('input_ids', DataType.INT64, ['batch_size', 'decoder_sequence_length']);
-  const encHidden = variant === 'withPast' ? '' : g.input('encoder_hidden_states', DataType.FLOAT, ['batch_size', 'encoder_sequence_length', cfg.d_model]);
+  const encHidden = variant === 'withPast' ? '' : g.input('encoder_hidden_states', b.ft, ['batch_size', 'encoder_sequence_length', cfg.d_model]);
   const past: { dk: string; dv: string; ek: string; ev: string }[] = [];
   if (variant !== 'plain') {
     for (let i = 0; i < L; i++) {
       const d: Dim[] = ['batch_size', H, 'past_decoder_sequence_length', dk];
       const e: Dim[] = ['batch_size', H, 'encoder_sequence_length_out', dk];
       past.push({
-        dk: g.input(`past_key_values.${i}.decoder.key`, DataType.FLOAT, d),
-        dv: g.input(`past_key_values.${i}.decoder.value`, DataType.FLOAT, d),
-        ek: g.input(`past_key_values.${i}.encoder.key`, DataType.FLOAT, e),
-        ev: g.input(`past_key_values.${i}.encoder.value`, DataType.FLOAT, e),
+        dk: g.input(`past_key_values.${i}.decoder.key`, b.ft, d),
+        dv: g.input(`past_key_values.${i}.decoder.value`, b.ft, d),
+        ek: g.input(`past_key_values.${i}.encoder.key`, b.ft, e),
+        ev: g.input(`past_key_values.${i}.encoder.value`, b.ft, e),
       });
     }
   }
@@ -200,14 +216,14 @@ export function decoderGraph(cfg: T5Config, weights: Weights, variant: DecoderVa
   if (variant === 'plain') cross = computeCross(g);
   else if (variant === 'withPast') cross = past.flatMap((p) => [p.ek, p.ev]);
   else {
-    const thenG = new GraphBuilder('use_cache', 'then_');
-    const elseG = new GraphBuilder('no_cache', 'else_');
+    const thenG = b.subgraph('use_cache', 'then_');
+    const elseG = b.subgraph('no_cache', 'else_');
     const eShape: Dim[] = ['batch_size', H, 'encoder_sequence_length_out', dk];
     past.forEach((p, i) => {
-      thenG.output(`then_cross_k_${i}`, p.ek, DataType.FLOAT, eShape);
-      thenG.output(`then_cross_v_${i}`, p.ev, DataType.FLOAT, eShape);
+      thenG.output(`then_cross_k_${i}`, p.ek, b.ft, eShape);
+      thenG.output(`then_cross_v_${i}`, p.ev, b.ft, eShape);
     });
-    computeCross(elseG).forEach((name, j) => elseG.output(`else_cross_${j % 2 ? 'v' : 'k'}_${j >> 1}`, name, DataType.FLOAT, eShape));
+    computeCross(elseG).forEach((name, j) => elseG.output(`else_cross_${j % 2 ? 'v' : 'k'}_${j >> 1}`, name, b.ft, eShape));
     cross = Array.from({ length: 2 * L }, (_, j) => `cross_${j % 2 ? 'v' : 'k'}_${j >> 1}`);
     g.opMulti('If', [useCache], cross, { then_branch: thenG.build(), else_branch: elseG.build() });
   }
@@ -220,7 +236,7 @@ export function decoderGraph(cfg: T5Config, weights: Weights, variant: DecoderVa
   const qpos = g.op('Range', [P, total, one]);
   const kpos = g.op('Range', [g.constI([0], true), total, one]);
   const future = g.op('Greater', [g.op('Unsqueeze', [kpos, g.constI([0])]), g.op('Unsqueeze', [qpos, g.constI([1])])]);
-  const causal = g.op('Where', [future, g.constF(NEG), g.constF(0)]);
+  const causal = g.op('Where', [future, g.constF(NEG[precision]), g.constF(0)]);
   const selfBias = g.op('Add', [b.positionBias(qpos, kpos, false, 'decoder.relative_attention_bias'), causal]);
   const crossMask = b.additiveMask(encMask);
 
@@ -235,20 +251,20 @@ export function decoderGraph(cfg: T5Config, weights: Weights, variant: DecoderVa
       v = g.op('Concat', [past[i]!.dv, v], { axis: 2 });
     }
     const presentShape: Dim[] = ['batch_size', H, 'present_decoder_sequence_length', dk];
-    g.output(`present.${i}.decoder.key`, k, DataType.FLOAT, presentShape);
-    g.output(`present.${i}.decoder.value`, v, DataType.FLOAT, presentShape);
+    g.output(`present.${i}.decoder.key`, k, b.ft, presentShape);
+    g.output(`present.${i}.decoder.value`, v, b.ft, presentShape);
     x = g.op('Add', [x, b.attention(b.project(h, `${p}.q`), k, v, selfBias, `${p}.o`)]);
     const hc = b.rmsNorm(x, `${p}.cross_norm`);
     x = g.op('Add', [x, b.attention(b.project(hc, `${p}.cross_q`), cross[2 * i]!, cross[2 * i + 1]!, crossMask, `${p}.cross_o`)]);
     x = g.op('Add', [x, b.feedForward(b.rmsNorm(x, `${p}.ff_norm`), `${p}.ff`)]);
     if (variant !== 'withPast') {
       const eShape: Dim[] = ['batch_size', H, 'encoder_sequence_length_out', dk];
-      g.output(`present.${i}.encoder.key`, cross[2 * i]!, DataType.FLOAT, eShape);
-      g.output(`present.${i}.encoder.value`, cross[2 * i + 1]!, DataType.FLOAT, eShape);
+      g.output(`present.${i}.encoder.key`, cross[2 * i]!, b.ft, eShape);
+      g.output(`present.${i}.encoder.value`, cross[2 * i + 1]!, b.ft, eShape);
     }
   }
   const logits = g.op('MatMul', [b.rmsNorm(x, 'decoder.final_norm'), b.w('lm_head')]);
-  g.output('logits', logits, DataType.FLOAT, ['batch_size', 'decoder_sequence_length', cfg.vocab_size]);
+  g.output('logits', logits, b.ft, ['batch_size', 'decoder_sequence_length', cfg.vocab_size]);
   // Exports list logits first, then the presents in layer order.
   g.outputs.unshift(g.outputs.pop()!);
   return g.build();
