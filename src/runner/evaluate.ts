@@ -21,6 +21,11 @@ export interface RunUnit {
   scoring: ScoringMode;
   /** Overrides the benchmark's default for the format. */
   maxNewTokens?: number;
+  /**
+   * Overrides the benchmark's stop sequences for generation (EOS always stops). Scoring still cuts each
+   * prediction at the benchmark's own stop sequence (SPEC §4).
+   */
+  stop?: string[];
 }
 
 export interface RunSettings {
@@ -81,7 +86,7 @@ export async function evaluateUnit(
   const items = prepared.items.filter((i) => inShard(i.id, settings.shard));
   const data = await hashFiles(settings.dataDir, prepared.files);
   const maxNewTokens = unit.maxNewTokens ?? adapter.maxNewTokens(unit.format);
-  const stops = [...new Set(items.flatMap((i) => i.stop))].sort();
+  const stops = unit.stop ? [...unit.stop] : [...new Set(items.flatMap((i) => i.stop))].sort();
   const decoding = { maxNewTokens, stop: stops };
   const promptHash = new Map(items.map((i) => [i.id, sha256(i.prompt)]));
   const promptsHash = sha256(items.map((i) => `${i.id}\t${promptHash.get(i.id)}\n`).sort().join(''));
@@ -203,6 +208,6 @@ async function predict(backend: ModelBackend, batch: PreparedItem[], unit: RunUn
       return { ...base(item), prediction: item.choices![best]!, loglik: row };
     });
   }
-  const out = await backend.generate(batch.map((i) => ({ prompt: i.prompt, maxNewTokens, stop: i.stop })));
+  const out = await backend.generate(batch.map((i) => ({ prompt: i.prompt, maxNewTokens, stop: unit.stop ?? i.stop })));
   return batch.map((item, k) => ({ ...base(item), prediction: out[k]!.text, tokens: out[k]!.tokens.length }));
 }

@@ -27,6 +27,7 @@ const suiteSchema = z.object({
           limit: z.number().int().min(1).optional(),
           scoring: z.enum(['generate', 'loglik']).default('generate'),
           maxNewTokens: z.number().int().min(1).optional(),
+          stop: z.array(z.string().min(1)).optional(),
         })
         .strict(),
     )
@@ -66,6 +67,7 @@ export async function loadSuite(nameOrFile: string): Promise<{ suite: Suite; uni
       scoring: r.scoring,
     };
     if (r.maxNewTokens) unit.maxNewTokens = r.maxNewTokens;
+    if (r.stop) unit.stop = r.stop;
     return unit;
   });
   return { suite: parsed.data, units, path };

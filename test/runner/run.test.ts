@@ -162,6 +162,20 @@ describe('run', () => {
     assert.ok(lines.every((l) => l.tokens <= 3));
   });
 
+  test('--stop overrides the stop sequences for generation and is recorded', async () => {
+    const lines = reference.get('bbh_direct_3shot.predictions.jsonl')!.trim().split('\n').map((l) => JSON.parse(l));
+    const long = lines.find((l) => l.prediction.length >= 12)!;
+    assert.ok(long, 'some BBH prediction is long enough to cut');
+    const stop = long.prediction.slice(6, 8);
+    const out = await tempDir();
+    const r = await runCli(['run', 'bbh', '--model', model, '--data-dir', DATA, '--out', out, '--max-new-tokens', '48', '--quiet', '--stop', stop]);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = JSON.parse(await readFile(join(out, 'tiny-seed1', 'bbh_direct_3shot.json'), 'utf8'));
+    assert.deepEqual(rec.decoding.stop, [stop]);
+    const cut = (await readFile(join(out, 'tiny-seed1', 'bbh_direct_3shot.predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(cut.find((l) => l.id === long.id).prediction, long.prediction.slice(0, long.prediction.indexOf(stop)));
+  });
+
   test('--scoring loglik picks one of the options and records the log-likelihoods', async () => {
     const out = await tempDir();
     const r = await runCli(['run', 'mmlu', '--scoring', 'loglik', '--model', model, '--data-dir', DATA, '--out', out, '--quiet', '--json']);

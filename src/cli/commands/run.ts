@@ -41,6 +41,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
       .option('concurrency', { type: 'number', default: 1, description: 'batches in flight at once' })
       .option('max-new-tokens', { type: 'number', description: 'override the per-format generation budget' })
+      .option('stop', { type: 'string', array: true, description: "override the stop sequences for generation (repeat it; shell escapes such as $'\\n' for newlines)" })
       .option('shard', { type: 'string', description: 'i/n: evaluate only shard i of n (0-based); combine with `flan-eval merge`' })
       .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
       .option('download', { type: 'boolean', default: false, description: 'fetch missing benchmark data first (as `flan-eval data fetch`; $FLAN_EVAL_MIRROR is honoured)' })
@@ -84,6 +85,11 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       });
     }
     if (maxNewTokens !== undefined) units = units.map((u) => ({ ...u, maxNewTokens }));
+    const stop = argv.stop as string[] | undefined;
+    if (stop !== undefined) {
+      if (stop.some((s) => s === '')) throw new UsageError('--stop needs a non-empty string');
+      units = units.map((u) => ({ ...u, stop }));
+    }
 
     const interrupt = { requested: false };
     const onSigint = () => {
