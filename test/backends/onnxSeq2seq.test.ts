@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { cp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
@@ -8,18 +8,10 @@ import { planBatches } from '../../src/backends/types.js';
 import { UsageError } from '../../src/errors.js';
 import { testModelDir } from '../helpers/testModel.js';
 import { tempDir } from '../helpers/cli.js';
+import { referenceGreedy, SAMPLE_PROMPTS } from '../helpers/reference.js';
 import { int64Tensor, maskTensor } from '../../src/backends/onnx/tensors.js';
 
-const PROMPTS = [
-  'The following are multiple choice questions (with answers) about algebra.\n\nQ: What is 2+2?\n(A) 3 (B) 4 (C) 5 (D) 6\nA:',
-  'Q: Is the following sentence plausible? "The man sold his book."\nA: Let\'s think step by step.',
-  'answer',
-  'Question: Janet has 3 apples and buys 5 more. How many apples does she have?\nStep-by-Step Answer:',
-  'What is the color of the ball? Options: red, blue, green, yellow, black, white, orange, purple, brown and gray.',
-  'yes or no',
-  'The following are multiple choice questions (with answers) about computer science. Which of the following best describes a function?',
-  'Q: x\nA:',
-];
+const PROMPTS = SAMPLE_PROMPTS;
 
 let dir: string;
 let backend: OnnxSeq2SeqBackend;
@@ -31,25 +23,14 @@ before(async () => {
 
 describe('greedy generation', () => {
   test('matches @huggingface/transformers generate() token for token (independent implementation)', async () => {
-    const { AutoModelForSeq2SeqLM, AutoTokenizer, env } = await import('@huggingface/transformers');
-    env.allowRemoteModels = false;
-    env.localModelPath = dirname(dir);
-    const tok = await AutoTokenizer.from_pretrained(basename(dir), { local_files_only: true });
-    const model = await AutoModelForSeq2SeqLM.from_pretrained(basename(dir), { local_files_only: true, dtype: 'fp32', device: 'cpu' });
     const ours = await backend.generate(PROMPTS.map((prompt) => ({ prompt, maxNewTokens: 24, stop: [] })));
-    let sawEos = false;
-    for (const [i, prompt] of PROMPTS.entries()) {
-      const enc = tok(prompt);
-      const out = (await model.generate({ ...enc, max_new_tokens: 24, do_sample: false })) as { tolist(): bigint[][] };
-      // Transformers.js returns [decoder_start, ...generated, (eos)]; ours excludes start and EOS.
-      const ref = out.tolist()[0]!.slice(1).map(Number);
-      const eos = ref.at(-1) === 1;
-      sawEos ||= eos;
-      assert.deepEqual(ours[i]!.tokens, eos ? ref.slice(0, -1) : ref, `prompt ${i}`);
-      assert.equal(ours[i]!.finishReason, eos ? 'eos' : 'length');
-      assert.equal(ours[i]!.promptTokens, (enc.input_ids as { dims: number[] }).dims[1]);
-    }
-    await model.dispose();
+    const ref = await referenceGreedy(dir, 'fp32', PROMPTS, 24);
+    ref.forEach((r, i) => {
+      assert.deepEqual(ours[i]!.tokens, r.tokens, `prompt ${i}`);
+      assert.equal(ours[i]!.finishReason, r.endedWithEos ? 'eos' : 'length');
+      assert.equal(ours[i]!.promptTokens, r.promptTokens);
+    });
+    const sawEos = ref.some((r) => r.endedWithEos);
     assert.ok(sawEos, "at least one reference continuation ends with EOS, so that path is compared too");
   });
 
