@@ -14,6 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTokenizer } from '../../src/backends/onnx/tokenizer.js';
+import { SAMPLE_DATA_DIR } from '../../src/config/paths.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { compareGeneration, compareScoring, type Agreement } from './compare.js';
@@ -144,7 +145,7 @@ function parseOptions(argv: string[]): Options {
     quick: values.quick,
     json: values.json,
     model: values.model ? abs(values.model) : null,
-    dataDir: values['data-dir'] ? abs(values['data-dir']) : join(ROOT, 'test', 'fixtures', 'data'),
+    dataDir: values['data-dir'] ? abs(values['data-dir']) : join(ROOT, SAMPLE_DATA_DIR),
     threads: positiveInt('threads', values.threads) ?? availableParallelism(),
     batchSize: batch ? { generation: batch, scoring: batch } : DEFAULT_BATCH,
     workloads,
@@ -166,10 +167,6 @@ const HELP = `npm run bench -- [flags]
   --out DIR           where full runs write <date>.json and <date>.md (default: benchmarks/speed/results)
   --profile           run the children under node --cpu-prof (profiles in .cache/speed-profiles)
 `;
-
-async function ensureModel(opts: Options): Promise<string> {
-  return opts.model ?? speedModel();
-}
 
 function side(r: WorkerResult, load1: number): SideSummary {
   return {
@@ -202,7 +199,7 @@ function encoderSummary(runs: { rows: number; width: number; ms: number }[], sha
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const model = await ensureModel(opts);
+  const model = opts.model ?? (await speedModel());
   const shape = await readEncoderShape(model);
   const tokenizer = await loadTokenizer(model);
   const tmp = await mkdtemp(join(tmpdir(), 'flan-eval-speed-'));

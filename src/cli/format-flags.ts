@@ -114,7 +114,8 @@ function text(value: unknown, flag: string): string | undefined {
   return v;
 }
 
-function wholeNumber(value: unknown, flag: string, min: number): number | undefined {
+/** A whole-number flag (given once) of at least `min`; undefined when absent. Shared with `run`. */
+export function wholeNumber(value: unknown, flag: string, min: number): number | undefined {
   const v = single(value, flag);
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {

@@ -18,7 +18,7 @@ import { checkMirror } from '../../data/sources.js';
 import { withInterruptCleanup } from '../../net/download.js';
 import { Progress as DownloadProgress } from '../../net/progress.js';
 import { netSettings } from '../../net/settings.js';
-import { describeFormat, formatFor, formatOptions, readFormatFlags } from '../format-flags.js';
+import { describeFormat, formatFor, formatOptions, readFormatFlags, wholeNumber } from '../format-flags.js';
 import { setExitCode } from '../main.js';
 
 /**
@@ -51,15 +51,10 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .example('$0 run --suite flan-heldout --model ./flan-t5-base --out results/base', "the paper's six columns") as Argv<Record<string, unknown>>,
   async handler(argv) {
     const flags = readFormatFlags(argv);
-    const positive = (name: string, v: unknown, min = 1) => {
-      if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, got ${String(v)}`);
-      return v;
-    };
-    const batchSize = positive('batch-size', argv.batchSize)!;
-    const concurrency = positive('concurrency', argv.concurrency)!;
-    const threads = positive('threads', argv.threads);
-    const maxNewTokens = positive('max-new-tokens', argv.maxNewTokens);
+    const batchSize = wholeNumber(argv.batchSize, '--batch-size', 1)!;
+    const concurrency = wholeNumber(argv.concurrency, '--concurrency', 1)!;
+    const threads = wholeNumber(argv.threads, '--threads', 1);
+    const maxNewTokens = wholeNumber(argv.maxNewTokens, '--max-new-tokens', 1);
     const scoring = (argv.scoring as ScoringMode | undefined) ?? 'generate';
     const shard = parseShard(argv.shard as string | undefined);
     const names = (argv.benchmarks as string[] | undefined) ?? [];
