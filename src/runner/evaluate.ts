@@ -146,7 +146,8 @@ export async function evaluateUnit(
     await store.close();
   }
   progress.finish();
-  const done = items.filter((i) => store.existing.has(i.id)).length;
+  // Done means a line for this very prompt (an error line counts: that example was tried and recorded).
+  const done = items.filter((i) => store.existing.get(i.id)?.promptHash === promptHash.get(i.id)).length;
   if (settings.interrupt.requested && done < items.length) {
     return { unit, record: null, recordPath, predictionsPath, failed: 0, interrupted: true, reused };
   }
@@ -158,7 +159,7 @@ export async function evaluateUnit(
     if (p.error !== undefined) failed++;
     scores.set(item.id, { answer: p.answer, correct: p.correct, ...(p.metrics ? { metrics: p.metrics } : {}) });
   }
-  // Rewrite the predictions in item order, one line per id (a retried error leaves two lines behind): the
+  // Rewrite the predictions in id order, one line per id (a retried error leaves two lines behind): the
   // finished file is the same whatever the batch size, concurrency, shard or resume point.
   await writeFileAtomic(predictionsPath, items.map((i) => i.id).sort(compareIds).map((id) => `${JSON.stringify(store.existing.get(id))}\n`).join(''));
   const wallSeconds = (Date.now() - started) / 1000;
