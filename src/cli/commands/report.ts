@@ -19,6 +19,7 @@ interface ReportArgs {
   stderr?: boolean;
   out?: string;
   plot?: string;
+  caption?: string;
 }
 
 /** `--out report.html` implies `--format html` unless --format says otherwise. */
@@ -35,6 +36,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('reference', { type: 'string', description: `add published rows, marked '(paper)': ${REFERENCES.join(', ')} (Table 5 of the Flan-T5 paper)` })
       .option('breakdown', { type: 'boolean', description: 'add per-task tables (MMLU categories and subjects, BBH tasks, languages)' })
       .option('stderr', { type: 'boolean', description: 'show ± one standard error' })
+      .option('caption', { type: 'string', description: 'LaTeX only: the table\'s \\caption, inserted as LaTeX source' })
       .option('out', { type: 'string', description: 'write the report to FILE instead of stdout' })
       .option('plot', { type: 'string', description: 'also write the scaling plot (score vs. parameters) as SVG to FILE.svg' })
       .example('$0 report results/ --reference flan-t5-paper', 'Markdown table of every run under results/ with the paper rows')
@@ -48,6 +50,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       if (argv.format && argv.format !== 'json') throw new UsageError(`--json conflicts with --format ${argv.format}; pass one of them`);
       format = 'json';
     }
+    if (argv.caption !== undefined && format !== 'latex') throw new UsageError(`--caption is for --format latex (the format here is ${format}); drop it or add --format latex`);
     if (argv.plot !== undefined && extname(argv.plot).toLowerCase() !== '.svg') throw new UsageError(`--plot ${argv.plot}: the plot is SVG; name a file ending in .svg`);
     const loaded = await loadRunRecords(argv.results, 'results');
     const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null });
@@ -59,7 +62,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       await writeFileAtomic(argv.plot, plotSvg);
       process.stderr.write(`flan-eval: wrote the scaling plot to ${argv.plot}\n`);
     }
-    const text = renderReport(format, { table, breakdown, stderr: argv.stderr ?? false, plotSvg });
+    const text = renderReport(format, { table, breakdown, stderr: argv.stderr ?? false, plotSvg, caption: argv.caption ?? null });
     if (argv.out) {
       await writeFileAtomic(argv.out, text);
       process.stderr.write(`flan-eval: wrote the ${format} report to ${argv.out}\n`);

@@ -11,12 +11,45 @@ export interface RenderInput {
   stderr: boolean;
   /** The scaling plot as SVG (HTML embeds it), or null. */
   plotSvg?: string | null;
+  /** A caption (LaTeX: `--caption`, inserted as LaTeX source), or null. */
+  caption?: string | null;
 }
 
 /** One decimal, as the paper prints, halves rounded away from zero (−0.75 → −0.8); never `-0.0`. */
 export function fixed1(x: number): string {
   const r = (Math.sign(x) * Math.round(Math.abs(x) * 10)) / 10;
   return (r === 0 ? 0 : r).toFixed(1);
+}
+
+/**
+ * The best number of each column (and of Norm. avg.), compared as printed (one decimal, so ties are all
+ * best), among whole-benchmark numbers only: a `--limit` run's score is not comparable with the others.
+ * A column with fewer than two such numbers has no best: there is nothing to compare.
+ */
+export function bestCells(table: ReportTable): { has(row: Row, columnId: string | null): boolean } {
+  const printed = (x: number) => Number(fixed1(x));
+  const top = new Map<string | null, number>();
+  const count = new Map<string | null, number>();
+  const consider = (key: string | null, value: number) => {
+    top.set(key, Math.max(top.get(key) ?? -Infinity, printed(value)));
+    count.set(key, (count.get(key) ?? 0) + 1);
+  };
+  for (const row of table.rows) {
+    for (const col of table.columns) {
+      const cell = row.cells[col.id];
+      if (cell && !cell.partial) consider(col.id, cell.score);
+    }
+    if (row.normAvg && !row.normAvg.partial) consider(null, row.normAvg.value);
+  }
+  return {
+    has(row, columnId) {
+      const best = top.get(columnId);
+      if (best === undefined || count.get(columnId)! < 2) return false;
+      if (columnId === null) return row.normAvg !== null && !row.normAvg.partial && printed(row.normAvg.value) === best;
+      const cell = row.cells[columnId];
+      return cell !== undefined && !cell.partial && printed(cell.score) === best;
+    },
+  };
 }
 
 /** The marker on a cell whose number does not cover the whole benchmark; explained in the notes. */

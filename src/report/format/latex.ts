@@ -1,10 +1,16 @@
 import type { BreakdownTable } from '../breakdown.js';
-import type { Cell, Row } from '../table.js';
-import { breakdownLabel, breakdownTitle, fixed1, headerLabels, rowValues, tableNotes, type RenderInput } from './common.js';
+import { BENCHMARK_LABELS, type Column } from '../columns.js';
+import type { Cell, ReportTable, Row } from '../table.js';
+import { bestCells, breakdownLabel, breakdownTitle, fixed1, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
- * A booktabs `tabular` to paste into a paper (`\usepackage{booktabs}`): \toprule/\midrule/\bottomrule,
- * no vertical rules; rows stay in size order, so the paper's rows sit next to ours. Minus signs are typeset as `$-$`; the notes follow as LaTeX comments so the table compiles as is.
+ * A `table` float laid out like Table 5 of the Flan-T5 paper, to \input into a paper that loads booktabs
+ * (nothing else): a two-level header (each benchmark over its Direct/CoT columns, with \cmidrule under the
+ * benchmark), \toprule/\midrule/\bottomrule and no vertical rules, our rows first and then each reference
+ * family (T5, Flan-T5) in a block of its own under a \midrule, as the paper groups its rows; the best
+ * whole-benchmark number of each column in bold; the notes as a footnote-sized paragraph under the table.
+ * Minus signs are typeset as `$-$`, and the notes' Unicode (·, −, ±) as math, so pdflatex needs no
+ * Unicode set-up.
  */
 
 const SPECIAL: Record<string, string> = {
@@ -20,8 +26,26 @@ const SPECIAL: Record<string, string> = {
   '^': '\\textasciicircum{}',
 };
 
+/** Characters of our notes and labels that pdflatex's default input encoding does not know. */
+const UNICODE: Record<string, string> = {
+  '−': '$-$',
+  '·': '$\\cdot$',
+  '±': '$\\pm$',
+  '×': '$\\times$',
+  '→': '$\\to$',
+  '≤': '$\\leq$',
+  '≥': '$\\geq$',
+  '√': '$\\surd$',
+  '–': '--',
+  '—': '---',
+  '…': '\\ldots{}',
+};
+
 export function latexEscape(text: string): string {
-  return text.replace(/[\\&%$#_{}~^]/g, (ch) => SPECIAL[ch]!);
+  return text
+    .replace(/[\\&%$#_{}~^]/g, (ch) => SPECIAL[ch]!)
+    .replace(/[−·±×→≤≥√–—…]/g, (ch) => UNICODE[ch]!)
+    .replace(/"([^"]*)"/g, "``$1''");
 }
 
 function num(x: number): string {
@@ -29,17 +53,22 @@ function num(x: number): string {
   return s.startsWith('-') ? `$-$${s.slice(1)}` : s;
 }
 
-function scoreText(value: number, stderr: number | null, withStderr: boolean): string {
-  return withStderr && stderr !== null ? `${num(value)} $\\pm$ ${fixed1(stderr)}` : num(value);
+function scoreText(value: number, stderr: number | null, withStderr: boolean, bold = false): string {
+  const v = bold ? `\\textbf{${num(value)}}` : num(value);
+  return withStderr && stderr !== null ? `${v} $\\pm$ ${fixed1(stderr)}` : v;
 }
 
-function cellText(cell: Cell | undefined, withStderr: boolean): string {
+const MARK = `$^{${PARTIAL_MARK}}$`;
+
+const BOLD_NOTE = 'Bold: the best number in its column among whole-benchmark numbers (ties at one decimal all bold).';
+
+function cellText(cell: Cell | undefined, withStderr: boolean, bold: boolean): string {
   if (!cell) return '--';
-  return scoreText(cell.score, cell.stderr, withStderr) + (cell.partial ? '$^{*}$' : '');
+  return scoreText(cell.score, cell.stderr, withStderr, bold) + (cell.partial ? MARK : '');
 }
 
-function normText(norm: Row['normAvg'], withStderr: boolean): string {
-  return norm ? scoreText(norm.value, norm.stderr, withStderr) + (norm.partial ? '$^{*}$' : '') : '--';
+function normText(norm: Row['normAvg'], withStderr: boolean, bold: boolean): string {
+  return norm ? scoreText(norm.value, norm.stderr, withStderr, bold) + (norm.partial ? MARK : '') : '--';
 }
 
 function tabular(header: string[], rows: string[][], spec: string): string[] {
@@ -66,22 +95,89 @@ function breakdownLatex(b: BreakdownTable, withStderr: boolean): string[] {
   return ['', `% ${breakdownTitle(b.column)}`, ...tabular(header, rows, `l${'r'.repeat(b.models.length)}`)];
 }
 
-export function renderLatex({ table, breakdown, stderr }: RenderInput): string {
-  const header = headerLabels(table).map(latexEscape);
-  const rows = table.rows.map((row) => {
+/**
+ * The columns before the scores, left to right. A new one (an architecture column, say) is one line here:
+ * the header, the \\cmidrule positions and the column spec follow from this list.
+ */
+const LEAD_COLUMNS: readonly { header: string; align: 'l' | 'r'; text: (row: Row) => string }[] = [
+  { header: 'Model', align: 'l', text: (row) => row.label },
+  { header: 'Params', align: 'r', text: (row) => row.paramsLabel },
+];
+
+/** `MMLU direct 0-shot` under the MMLU group → `Direct 0-shot`. */
+function subLabel(col: Column): string {
+  const rest = col.label.slice(BENCHMARK_LABELS[col.benchmark].length).trim();
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
+}
+
+/** The two header rows: runs of adjacent columns of one benchmark share a \\multicolumn with a \\cmidrule under it. */
+function headerRows(table: ReportTable): string[] {
+  const lead = LEAD_COLUMNS.length;
+  const top: string[] = LEAD_COLUMNS.map(() => '');
+  const rules: string[] = [];
+  for (let i = 0; i < table.columns.length; ) {
+    const benchmark = table.columns[i]!.benchmark;
+    let j = i;
+    while (j < table.columns.length && table.columns[j]!.benchmark === benchmark) j++;
+    top.push(`\\multicolumn{${j - i}}{c}{${BENCHMARK_LABELS[benchmark]}}`);
+    rules.push(`\\cmidrule(lr){${lead + i + 1}-${lead + j}}`);
+    i = j;
+  }
+  if (table.showNormAvg) top.push('');
+  const bottom = [...LEAD_COLUMNS.map((c) => c.header), ...table.columns.map(subLabel), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
+  return [`${top.join(' & ')} \\\\`, rules.join(' '), `${bottom.map(latexEscape).join(' & ')} \\\\`];
+}
+
+/** Our rows in one block, then each reference family in its own, in the order the reference lists them. */
+function rowBlocks(table: ReportTable): Row[][] {
+  const blocks = new Map<string, Row[]>();
+  blocks.set('', table.rows.filter((r) => !r.reference));
+  for (const row of table.rows.filter((r) => r.reference)) blocks.set(row.family, [...(blocks.get(row.family) ?? []), row]);
+  return [...blocks.values()].filter((b) => b.length > 0);
+}
+
+/** The notes as typeset text: the partial mark as a superscript, as in the table. */
+function noteText(note: string): string {
+  return note.startsWith(`${PARTIAL_MARK} `) ? `${MARK}\\,${latexEscape(note.slice(2))}` : latexEscape(note);
+}
+
+export function renderLatex({ table, breakdown, stderr, caption }: RenderInput): string {
+  const best = bestCells(table);
+  const bodyRow = (row: Row): string => {
     const { cells, norm } = rowValues(table, row);
-    return [
-      latexEscape(row.label),
-      latexEscape(row.paramsLabel),
-      ...cells.map((c) => cellText(c, stderr)),
-      ...(table.showNormAvg ? [normText(norm, stderr)] : []),
+    const texts = [
+      ...LEAD_COLUMNS.map((c) => latexEscape(c.text(row))),
+      ...cells.map((c, i) => cellText(c, stderr, best.has(row, table.columns[i]!.id))),
+      ...(table.showNormAvg ? [normText(norm, stderr, best.has(row, null))] : []),
     ];
-  });
+    return `${texts.join(' & ')} \\\\`;
+  };
+  const spec = [...LEAD_COLUMNS.map((c) => c.align), ...table.columns.map(() => 'r'), ...(table.showNormAvg ? ['r'] : [])].join('');
+  const blocks = rowBlocks(table).map((b) => b.map(bodyRow));
+  const notes = [...tableNotes(table, stderr), BOLD_NOTE];
   const lines = [
     '% flan-eval report; needs \\usepackage{booktabs}',
-    ...tabular(header, rows, `lr${'r'.repeat(header.length - 2)}`),
-    ...tableNotes(table, stderr).map((n) => `% ${n}`),
+    '\\begin{table*}[t]',
+    '\\centering',
+    // Table 5's size: a paper's tables are set smaller than its text, and with tighter columns 8 numbers fit.
+    '\\small',
+    '\\setlength{\\tabcolsep}{4pt}',
+    ...(caption ? [`\\caption{${caption}}`] : []),
+    `\\begin{tabular}{${spec}}`,
+    '\\toprule',
+    ...headerRows(table),
+    '\\midrule',
+    ...blocks.flatMap((b, i) => (i === 0 ? b : ['\\midrule', ...b])),
+    '\\bottomrule',
+    '\\end{tabular}',
+    '',
+    '\\smallskip',
+    '{\\footnotesize\\raggedright',
+    ...notes.map((n) => `${noteText(n)}\\par`),
+    '}',
+    '\\end{table*}',
   ];
   for (const b of breakdown ?? []) lines.push(...breakdownLatex(b, stderr));
   return `${lines.join('\n')}\n`;
 }
+
