@@ -72,10 +72,30 @@ export function formatParams(params: number | null): string {
   return String(params);
 }
 
+/** A size word of a model name, with the separator before it. */
+const SIZE_WORD = /([-_ ]?)\b(small|base|large|xl|xxl)\b/gi;
+
 /** A model family: the name without its size word (`Xenova/flan-t5-small` → `Xenova/flan-t5`). */
 export function modelFamily(name: string): string {
-  const stripped = name.replace(/[-_ ]?\b(small|base|large|xl|xxl)\b/gi, '').replace(/[-_]+(?=\s|$)/g, '');
+  const stripped = name.replace(SIZE_WORD, '').replace(/[-_]+(?=\s|$)/g, '');
   return stripped || name;
+}
+
+/**
+ * One name for a family's rows that the table's labels can be read back from: the row's own label when
+ * the family has one row (`test-t5-small`, not `test-t5`), else the labels with the size words gathered
+ * in braces, in the order given (`Flan-T5-{Small,Base} (paper)`); the family name when the labels differ
+ * elsewhere too.
+ */
+export function familyLabel(labels: readonly string[]): string {
+  if (labels.length === 1) return labels[0]!;
+  const split = labels.map((l) => {
+    const m = [...l.matchAll(SIZE_WORD)];
+    return m.length === 1 ? { head: l.slice(0, m[0]!.index + m[0]![1]!.length), word: m[0]![2]!, tail: l.slice(m[0]!.index + m[0]![0].length) } : null;
+  });
+  const first = split[0];
+  if (!first || split.some((s) => !s || s.head !== first.head || s.tail !== first.tail)) return modelFamily(labels[0]!);
+  return `${first.head}{${split.map((s) => s!.word).join(',')}}${first.tail}`;
 }
 
 /** Say why a record's number is not a full-benchmark number, or null when it is. */

@@ -4,7 +4,8 @@ import { MMLU_CATEGORIES, MMLU_SUBJECT_CATEGORY } from '../../benchmarks/mmlu/ca
 import { unknownName, UsageError } from '../../errors.js';
 import { loadRunRecords } from '../../results/read.js';
 import { buildBreakdown } from '../../report/breakdown.js';
-import { renderScalingPlot } from '../../report/plot.js';
+import { defaultLayout, PLOT_LAYOUTS, renderScalingPlot, type PlotLayout } from '../../report/plot.js';
+import { svgToPng } from '../../report/png.js';
 import { REFERENCES, type ReferenceName } from '../../report/reference.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
 import { buildReportTable } from '../../report/table.js';
@@ -20,6 +21,7 @@ interface ReportArgs {
   out?: string;
   plot?: string;
   caption?: string;
+  'plot-layout'?: string;
 }
 
 /** `--out report.html` implies `--format html` unless --format says otherwise. */
@@ -38,7 +40,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('stderr', { type: 'boolean', description: 'show ± one standard error' })
       .option('caption', { type: 'string', description: 'LaTeX only: the table\'s \\caption, inserted as LaTeX source' })
       .option('out', { type: 'string', description: 'write the report to FILE instead of stdout' })
-      .option('plot', { type: 'string', description: 'also write the scaling plot (score vs. parameters) as SVG to FILE.svg' })
+      .option('plot', { type: 'string', description: 'also write the scaling plot (score vs. parameters) to FILE.svg or FILE.png' })
+      .option('plot-layout', { type: 'string', description: `${PLOT_LAYOUTS.join(' or ')}: one Norm. avg. panel (default where a model has one) or a panel per column` })
       .example('$0 report results/ --reference flan-t5-paper', 'Markdown table of every run under results/ with the paper rows')
       .example('$0 report results/ --out report.html --breakdown', 'one self-contained HTML page with the plot and per-task tables') as Argv<ReportArgs>,
   handler: async (argv) => {
@@ -51,15 +54,23 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       format = 'json';
     }
     if (argv.caption !== undefined && format !== 'latex') throw new UsageError(`--caption is for --format latex (the format here is ${format}); drop it or add --format latex`);
-    if (argv.plot !== undefined && extname(argv.plot).toLowerCase() !== '.svg') throw new UsageError(`--plot ${argv.plot}: the plot is SVG; name a file ending in .svg`);
+    const plotType = argv.plot === undefined ? null : extname(argv.plot).toLowerCase();
+    if (plotType !== null && plotType !== '.svg' && plotType !== '.png') throw new UsageError(`--plot ${argv.plot}: the plot is written as SVG or PNG; name a file ending in .svg or .png`);
+    const layoutArg = argv['plot-layout'];
+    if (layoutArg !== undefined && !(PLOT_LAYOUTS as readonly string[]).includes(layoutArg)) throw unknownName('--plot-layout', layoutArg, PLOT_LAYOUTS);
     const loaded = await loadRunRecords(argv.results, 'results');
     const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null });
     const breakdown = argv.breakdown ? buildBreakdown(table, { subjectCategory: MMLU_SUBJECT_CATEGORY, order: MMLU_CATEGORIES }) : null;
     const needPlot = format === 'html' || argv.plot !== undefined;
-    const plotSvg = needPlot ? await renderScalingPlot(table) : null;
+    if (layoutArg !== undefined && !needPlot) throw new UsageError('--plot-layout: there is no plot to lay out; add --plot FILE.svg or FILE.png, or use --format html');
+    const layout = (layoutArg as PlotLayout | undefined) ?? defaultLayout(table);
+    if (needPlot && layout === 'single' && defaultLayout(table) !== 'single') {
+      throw new UsageError('--plot-layout single: no model with a known size has all six paper columns, so there is no Norm. avg. to plot; use --plot-layout grid');
+    }
+    const plotSvg = needPlot ? await renderScalingPlot(table, layout) : null;
     if (argv.plot !== undefined) {
       if (!plotSvg) throw new UsageError(`--plot ${argv.plot}: no model has a known parameter count, so there is nothing to plot`);
-      await writeFileAtomic(argv.plot, plotSvg);
+      await writeFileAtomic(argv.plot, plotType === '.png' ? await svgToPng(plotSvg) : plotSvg);
       process.stderr.write(`flan-eval: wrote the scaling plot to ${argv.plot}\n`);
     }
     const text = renderReport(format, { table, breakdown, stderr: argv.stderr ?? false, plotSvg, caption: argv.caption ?? null });
