@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { repoRoot, runCli, tempDir } from '../helpers/cli.js';
 import { writeRun } from './records-helper.js';
 
 /**
@@ -115,6 +115,22 @@ describe('report --format latex', () => {
     const md = await runCli(['report', SUITE, '--caption', 'x']);
     assert.equal(md.code, 2);
     assert.equal(md.stderr.trim(), 'flan-eval: --caption is for --format latex (the format here is md); drop it or add --format latex');
+  });
+
+  test("the README's LaTeX example is what the command prints (lines with … elided)", async () => {
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    const example = /```latex\n([\s\S]*?)```/.exec(readme)![1]!.split('\n').slice(0, -1);
+    const command = /`npx flan-eval (report test\/fixtures\/records\/paper-suite [^`]*--format latex\s+--caption '([^']*)')`/.exec(readme)!;
+    const tex = await latex([SUITE, '--reference', 'flan-t5-paper', '--caption', command[2]!]);
+    const lines = tex.split('\n');
+    let at = 0;
+    for (const want of example) {
+      if (want === '…') continue;
+      const pattern = new RegExp(`^${want.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+      const found = lines.findIndex((l, i) => i >= at && pattern.test(l));
+      assert.ok(found >= 0, `README line not in the output (in order): ${want}`);
+      at = found + 1;
+    }
   });
 
   test('compiles with pdflatex and booktabs (skipped where no TeX engine is installed)', async (t) => {
