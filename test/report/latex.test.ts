@@ -92,6 +92,10 @@ describe('report --format latex', () => {
 
   test('the notes are a footnote-sized paragraph under the table, typeset, in ASCII only', async () => {
     const tex = await latex([SUITE, '--reference', 'flan-t5-paper', '--stderr']);
+    // ± in a smaller size after the number (and after a partial mark). mini's BBH CoT (--limit 2): tasks
+    // 11, 10, 00 → standard errors 0, 50, 0 → √(50²)/3 = 16.7.
+    assert.match(tex, /^fixture\/flan-t5-tiny & 77M & 62\.5\\,\{\\scriptsize\$\\pm\$19\.1\} & /m);
+    assert.match(tex, / & 50\.0\$\^\{\*\}\$\\,\{\\scriptsize\$\\pm\$16\.7\} & /);
     const notes = tex.split('\\end{tabular}\n')[1]!;
     assert.match(notes, /^\n\\smallskip\n\{\\footnotesize\\raggedright\n/);
     assert.match(notes, /\n\$\^\{\*\}\$\\,fixture\/flan-t5-mini, BBH CoT: first 2 examples per task \(test\/fixtures\/records\/paper-suite\/fixture\\_flan-t5-mini\/bbh-cot-3shot\.json\)\.\\par\n/);

@@ -53,9 +53,10 @@ function num(x: number): string {
   return s.startsWith('-') ? `$-$${s.slice(1)}` : s;
 }
 
-function scoreText(value: number, stderr: number | null, withStderr: boolean, bold = false): string {
-  const v = bold ? `\\textbf{${num(value)}}` : num(value);
-  return withStderr && stderr !== null ? `${v} $\\pm$ ${fixed1(stderr)}` : v;
+function scoreText(value: number, stderr: number | null, withStderr: boolean, bold = false, mark = ''): string {
+  const v = (bold ? `\\textbf{${num(value)}}` : num(value)) + mark;
+  // The error in a smaller size, as papers set it, so that --stderr does not double the table's width.
+  return withStderr && stderr !== null ? `${v}\\,{\\scriptsize$\\pm$${fixed1(stderr)}}` : v;
 }
 
 const MARK = `$^{${PARTIAL_MARK}}$`;
@@ -64,11 +65,11 @@ const BOLD_NOTE = 'Bold: the best number in its column among whole-benchmark num
 
 function cellText(cell: Cell | undefined, withStderr: boolean, bold: boolean): string {
   if (!cell) return '--';
-  return scoreText(cell.score, cell.stderr, withStderr, bold) + (cell.partial ? MARK : '');
+  return scoreText(cell.score, cell.stderr, withStderr, bold, cell.partial ? MARK : '');
 }
 
 function normText(norm: Row['normAvg'], withStderr: boolean, bold: boolean): string {
-  return norm ? scoreText(norm.value, norm.stderr, withStderr, bold) + (norm.partial ? MARK : '') : '--';
+  return norm ? scoreText(norm.value, norm.stderr, withStderr, bold, norm.partial ? MARK : '') : '--';
 }
 
 function tabular(header: string[], rows: string[][], spec: string): string[] {
