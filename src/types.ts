@@ -92,6 +92,8 @@ export interface PredictionLine {
   prediction: string;
   answer: string;
   correct: boolean;
+  /** The gold answer (absent in lines written by older versions). */
+  target?: string;
   metrics?: Record<string, number>;
   /** Log-likelihood per choice (loglik scoring only), in `choiceLabels` order. */
   loglik?: number[];

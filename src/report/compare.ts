@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { readPredictions, type LoadedRecord } from '../results/read.js';
 import type { PredictionLine, RunRecord } from '../types.js';
+import { compareIds } from '../runner/ids.js';
 import { type Column, columnOf, compareColumns } from './columns.js';
 import { mcnemarExact, pairedDifference, type PairedTask } from './stats.js';
 
@@ -21,10 +22,15 @@ export interface CompareOptions {
   maxDrop: number;
   /** Significance level of the McNemar test; the confidence interval is at 1 − alpha. */
   alpha: number;
+  /**
+   * Targets of flipped examples whose prediction lines carry none (older runs): id → target, looked up
+   * from the benchmark's examples for this record, or null when the data is not at hand.
+   */
+  targetsFor?: (record: RunRecord) => Promise<ReadonlyMap<string, string> | null>;
 }
 
 export interface ConfigDifference {
-  /** What differs, e.g. "model hash", "prompts". */
+  /** What differs, e.g. "model hash", "prompts". Hashes are kept in full (Markdown shortens them). */
   what: string;
   baseline: string;
   current: string;
@@ -40,6 +46,22 @@ export type Verdict =
   | 'no significant change'
   | 'no change'
   | 'no common examples';
+
+/** One example whose outcome changed between the runs. */
+export interface Flip {
+  id: string;
+  task: string;
+  /** 'worse': right in the baseline and wrong now; 'better': the reverse. */
+  direction: 'worse' | 'better';
+  /** The raw predictions, baseline then current. */
+  before: string;
+  after: string;
+  /** The extracted answers that were compared with the target. */
+  beforeAnswer: string;
+  afterAnswer: string;
+  /** The gold answer: from the prediction line, else from the benchmark's data; null when neither has it. */
+  target: string | null;
+}
 
 export interface PairResult {
   column: Column;
@@ -66,6 +88,10 @@ export interface PairResult {
   significant: boolean;
   verdict: Verdict;
   config: ConfigDifference[];
+  /** Every example that flipped, in id order; `worse` + `better` of them. */
+  flips: Flip[];
+  /** Where the flips' targets came from: 'predictions', 'data' (the benchmark's examples) or 'unavailable'. */
+  targetsFrom: 'predictions' | 'data' | 'unavailable' | 'none needed';
 }
 
 export interface CompareResult {
@@ -75,10 +101,6 @@ export interface CompareResult {
   onlyBaseline: { file: string; model: string; column: string }[];
   onlyCurrent: { file: string; model: string; column: string }[];
   regression: boolean;
-}
-
-function short(hash: string): string {
-  return hash.length > 12 ? `${hash.slice(0, 12)}…` : hash;
 }
 
 function count(n: number): string {
@@ -95,18 +117,18 @@ export function configDifferences(a: RunRecord, b: RunRecord, promptChanges: { c
   add('model dtype', a.model.dtype, b.model.dtype);
   if (a.model.hash !== b.model.hash) {
     const changed = [...new Set([...Object.keys(a.model.files), ...Object.keys(b.model.files)])].filter((f) => a.model.files[f] !== b.model.files[f]).sort();
-    add('model hash', short(a.model.hash), short(b.model.hash), changed.length ? `files that differ: ${changed.join(', ')}` : undefined);
+    add('model hash', a.model.hash, b.model.hash, changed.length ? `files that differ: ${changed.join(', ')}` : undefined);
   }
   if (a.data.hash !== b.data.hash) {
     const changed = [...new Set([...Object.keys(a.data.files), ...Object.keys(b.data.files)])].filter((f) => a.data.files[f] !== b.data.files[f]).sort();
     const shown = changed.slice(0, 5).join(', ') + (changed.length > 5 ? ` and ${changed.length - 5} more` : '');
-    add('data hash', short(a.data.hash), short(b.data.hash), changed.length ? `data files that differ: ${shown}` : undefined);
+    add('data hash', a.data.hash, b.data.hash, changed.length ? `data files that differ: ${shown}` : undefined);
   }
   if (a.promptsHash !== b.promptsHash || promptChanges.changed > 0) {
     out.push({
       what: 'prompts',
-      baseline: short(a.promptsHash),
-      current: short(b.promptsHash),
+      baseline: a.promptsHash,
+      current: b.promptsHash,
       detail: `${count(promptChanges.changed)} of ${count(promptChanges.of)} common examples have a different prompt hash`,
     });
   }
@@ -114,7 +136,7 @@ export function configDifferences(a: RunRecord, b: RunRecord, promptChanges: { c
   add('decoding: stop sequences', JSON.stringify(a.decoding.stop), JSON.stringify(b.decoding.stop));
   add('scoring', a.format.scoring, b.format.scoring);
   add('selection', JSON.stringify(a.selection), JSON.stringify(b.selection));
-  add('config hash', short(a.configHash), short(b.configHash));
+  add('config hash', a.configHash, b.configHash);
   add('flan-eval version', a.versions.flanEval, b.versions.flanEval);
   add('onnxruntime version', a.versions.onnxruntime, b.versions.onnxruntime);
   return out;
@@ -179,6 +201,7 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
   let failedBaseline = 0;
   let failedCurrent = 0;
   const matched = new Set<string>();
+  const flips: Flip[] = [];
   for (const b of basePreds) {
     if (!inTasks.has(b.task)) continue;
     const c = curById.get(b.id);
@@ -196,9 +219,15 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     t.diffs.push(Number(c.correct) - Number(b.correct));
     t.baselineCorrect += Number(b.correct);
     t.currentCorrect += Number(c.correct);
-    if (b.correct && !c.correct) worse++;
-    if (!b.correct && c.correct) better++;
+    if (b.correct !== c.correct) {
+      if (b.correct) worse++;
+      else better++;
+      const target = c.target ?? b.target ?? null;
+      flips.push({ id: b.id, task: b.task, direction: b.correct ? 'worse' : 'better', before: b.prediction, after: c.prediction, beforeAnswer: b.answer, afterAnswer: c.answer, target });
+    }
   }
+  flips.sort((x, y) => compareIds(x.id, y.id));
+  const targetsFrom = await fillTargets(flips, cur.record, options);
   const onlyCurrent = curById.size - matched.size;
   const pairedTasks: PairedTask[] = [...paired].map(([task, t]) => ({ task, ...t }));
   const diff = pairedDifference(pairedTasks, 1 - options.alpha);
@@ -225,7 +254,23 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     significant,
     verdict,
     config: configDifferences(base.record, cur.record, { changed: promptChanged, of: n }),
+    flips,
+    targetsFrom,
   };
+}
+
+/**
+ * Prediction lines written before they carried `target` have none: take it from the benchmark's examples
+ * (the current record's format and selection), and say where it came from.
+ */
+async function fillTargets(flips: Flip[], record: RunRecord, options: CompareOptions): Promise<PairResult['targetsFrom']> {
+  if (flips.length === 0) return 'none needed';
+  const lacking = flips.filter((f) => f.target === null);
+  if (lacking.length === 0) return 'predictions';
+  const targets = options.targetsFor ? await options.targetsFor(record) : null;
+  if (!targets) return 'unavailable';
+  for (const f of lacking) f.target = targets.get(f.id) ?? null;
+  return 'data';
 }
 
 export async function compareRuns(baseline: readonly LoadedRecord[], current: readonly LoadedRecord[], options: CompareOptions): Promise<CompareResult> {

@@ -84,6 +84,7 @@ export const predictionLineSchema = z.object({
   prediction: z.string(),
   answer: z.string(),
   correct: z.boolean(),
+  target: z.string().optional(),
   metrics: percentages.optional(),
   loglik: z.array(z.number()).optional(),
   tokens: z.number().optional(),
