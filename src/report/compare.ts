@@ -1,9 +1,11 @@
 import { UsageError } from '../errors.js';
 import { readPredictions, type LoadedRecord } from '../results/read.js';
-import type { PredictionLine, RunRecord } from '../types.js';
+import type { BenchmarkName, ClusterBy, ClusteredStderr, PredictionLine, RunRecord } from '../types.js';
 import { compareIds } from '../runner/ids.js';
 import { type Column, columnOf, compareColumns } from './columns.js';
-import { mcnemarExact, pairedDifference, type PairedTask } from './stats.js';
+import { clusterOfLine } from '../benchmarks/clusters.js';
+import { clusteredTaskMeanError, clustersRepeat, type Observation } from '../stats/clustered.js';
+import { mcnemarExact, normalQuantile, pairedDifference, type PairedTask } from './stats.js';
 
 /**
  * `compare`: a regression check between two sets of runs. Records are paired by benchmark × format (and
@@ -27,6 +29,11 @@ export interface CompareOptions {
    * from the benchmark's examples for this record, or null when the data is not at hand.
    */
   targetsFor?: (record: RunRecord) => Promise<ReadonlyMap<string, string> | null>;
+  /**
+   * `task`: cluster the confidence interval by task (MMLU subjects, BBH tasks as a sample of tasks).
+   * Otherwise MGSM is clustered by problem and TyDiQA by passage (where passages repeat), others not.
+   */
+  cluster?: 'task';
 }
 
 export interface ConfigDifference {
@@ -80,6 +87,12 @@ export interface PairResult {
   baseline: number;
   current: number;
   delta: number;
+  /** Standard error of delta, points: the clustered one when `clustered` is set (the CI uses it), else naive. */
+  stderr: number;
+  /** The naive (independent examples) standard error of delta, points. */
+  naiveStderr: number;
+  /** How the examples were clustered for `stderr` and `ci`, or null (independent). */
+  clustered: { by: ClusterBy; clusters: number } | null;
   ci: [number, number];
   /** Right in the baseline and wrong now / wrong in the baseline and right now. */
   worse: number;
@@ -202,6 +215,7 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
   let failedCurrent = 0;
   const matched = new Set<string>();
   const flips: Flip[] = [];
+  const observations: Observation[] = [];
   for (const b of basePreds) {
     if (!inTasks.has(b.task)) continue;
     const c = curById.get(b.id);
@@ -217,6 +231,8 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     const t = paired.get(b.task) ?? { diffs: [], baselineCorrect: 0, currentCorrect: 0 };
     paired.set(b.task, t);
     t.diffs.push(Number(c.correct) - Number(b.correct));
+    const cluster = options.cluster === 'task' ? b.task : clusterOfLine(base.record.benchmark, b);
+    if (cluster !== undefined) observations.push({ task: b.task, cluster, x: Number(c.correct) - Number(b.correct) });
     t.baselineCorrect += Number(b.correct);
     t.currentCorrect += Number(c.correct);
     if (b.correct !== c.correct) {
@@ -231,6 +247,9 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
   const onlyCurrent = curById.size - matched.size;
   const pairedTasks: PairedTask[] = [...paired].map(([task, t]) => ({ task, ...t }));
   const diff = pairedDifference(pairedTasks, 1 - options.alpha);
+  const clustered = clusteredDelta(base.record.benchmark, observations, n, options);
+  const stderr = clustered ? clustered.stderr : diff.stderr;
+  const z = normalQuantile(1 - options.alpha / 2);
   const p = mcnemarExact(worse, better);
   const { significant, verdict } = verdictOf(diff.delta, worse, better, p, options, n);
   const sameModel = base.record.model.name === cur.record.model.name;
@@ -247,7 +266,10 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     baseline: diff.baseline,
     current: diff.current,
     delta: diff.delta,
-    ci: diff.ci,
+    stderr,
+    naiveStderr: diff.stderr,
+    clustered: clustered ? { by: clustered.by, clusters: clustered.clusters } : null,
+    ci: clustered ? [diff.delta - z * stderr, diff.delta + z * stderr] : diff.ci,
     worse,
     better,
     p,
@@ -257,6 +279,22 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     flips,
     targetsFrom,
   };
+}
+
+/**
+ * The clustered standard error of Δ (points) when the examples cluster: by task on request, else by the
+ * benchmark's own clusters (MGSM problems, TyDiQA passages) when every common example has a key and some
+ * key repeats. Null: the examples are treated as independent (the naive error).
+ */
+function clusteredDelta(benchmark: BenchmarkName, observations: readonly Observation[], n: number, options: CompareOptions): (ClusteredStderr & { clusters: number }) | null {
+  if (n === 0 || observations.length !== n) return null;
+  if (options.cluster === 'task') {
+    const c = clusteredTaskMeanError(observations, 'overall');
+    return { by: 'task', stderr: 100 * c.stderr, clusters: c.clusters };
+  }
+  if (!clustersRepeat(observations)) return null;
+  const c = clusteredTaskMeanError(observations, 'task');
+  return { by: benchmark === 'tydiqa' ? 'passage' : 'problem', stderr: 100 * c.stderr, clusters: c.clusters };
 }
 
 /**

@@ -15,6 +15,7 @@ interface CompareArgs {
   format: string;
   json?: boolean;
   'data-dir'?: string;
+  cluster?: string;
 }
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
@@ -28,6 +29,10 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('alpha', { type: 'number', default: 0.05, description: 'significance level of the paired test (exact McNemar); the CI is at 1 − alpha' })
       .option('format', { type: 'string', default: 'md', description: 'md (suits a GitHub job summary) or json' })
       .option('json', { type: 'boolean', description: 'same as --format json' })
+      .option('cluster', {
+        type: 'string',
+        description: 'task: cluster the confidence interval by task (MMLU/BBH); MGSM (by problem) and TyDiQA (by passage) are clustered anyway',
+      })
       .option('data-dir', { type: 'string', description: 'where to look up the targets of flipped examples when the predictions carry none (default $FLAN_EVAL_DATA, else ~/.cache/flan-eval/data)' })
       .example('$0 compare results/baselines/nightly-flan-t5-small results/nightly >> "$GITHUB_STEP_SUMMARY"', 'the nightly check') as Argv<CompareArgs>,
   handler: async (argv) => {
@@ -36,9 +41,15 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     const alpha = argv.alpha;
     if (!Number.isFinite(maxDrop) || maxDrop < 0) throw new UsageError(`--max-drop ${Number.isNaN(maxDrop) ? '(not a number)' : maxDrop}: give a number of points, 0 or more (e.g. --max-drop 1)`);
     if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) throw new UsageError(`--alpha ${Number.isNaN(alpha) ? '(not a number)' : alpha}: give a significance level between 0 and 1 (e.g. --alpha 0.05)`);
+    if (argv.cluster !== undefined && argv.cluster !== 'task') throw unknownName('--cluster', String(argv.cluster), ['task']);
     const baseline = await loadRunRecords([argv.baseline], 'baseline');
     const current = await loadRunRecords([argv.current], 'current');
-    const result = await compareRuns(baseline, current, { maxDrop, alpha, targetsFor: targetsFromData(resolveDataDir(argv['data-dir'])) });
+    const result = await compareRuns(baseline, current, {
+      maxDrop,
+      alpha,
+      targetsFor: targetsFromData(resolveDataDir(argv['data-dir'])),
+      ...(argv.cluster === 'task' ? { cluster: 'task' as const } : {}),
+    });
     if (result.pairs.length === 0) {
       // A CI check that compares nothing must not pass silently.
       const cols = (side: { column: string }[]) => [...new Set(side.map((r) => r.column))].join(', ');

@@ -17,6 +17,7 @@ interface ReportArgs {
   reference?: string;
   breakdown?: boolean;
   stderr?: boolean;
+  cluster?: string;
   out?: string;
   plot?: string;
 }
@@ -34,7 +35,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('json', { type: 'boolean', description: 'same as --format json' })
       .option('reference', { type: 'string', description: `add published rows, marked '(paper)': ${REFERENCES.join(', ')} (Table 5 of the Flan-T5 paper)` })
       .option('breakdown', { type: 'boolean', description: 'add per-task tables (MMLU categories and subjects, BBH tasks, languages)' })
-      .option('stderr', { type: 'boolean', description: 'show ± one standard error' })
+      .option('stderr', { type: 'boolean', description: 'show ± one standard error, and the clustered one beside it where examples cluster (MGSM, TyDiQA)' })
+      .option('cluster', { type: 'string', description: 'task: also show MMLU and BBH standard errors clustered by task (with --stderr)' })
       .option('out', { type: 'string', description: 'write the report to FILE instead of stdout' })
       .option('plot', { type: 'string', description: 'also write the scaling plot (score vs. parameters) as SVG to FILE.svg' })
       .example('$0 report results/ --reference flan-t5-paper', 'Markdown table of every run under results/ with the paper rows')
@@ -49,8 +51,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       format = 'json';
     }
     if (argv.plot !== undefined && extname(argv.plot).toLowerCase() !== '.svg') throw new UsageError(`--plot ${argv.plot}: the plot is SVG; name a file ending in .svg`);
+    if (argv.cluster !== undefined && argv.cluster !== 'task') throw unknownName('--cluster', argv.cluster, ['task']);
     const loaded = await loadRunRecords(argv.results, 'results');
-    const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null });
+    const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null, clusterByTask: argv.cluster === 'task' });
     const breakdown = argv.breakdown ? buildBreakdown(table, { subjectCategory: MMLU_SUBJECT_CATEGORY, order: MMLU_CATEGORIES }) : null;
     const needPlot = format === 'html' || argv.plot !== undefined;
     const plotSvg = needPlot ? await renderScalingPlot(table) : null;

@@ -105,6 +105,7 @@ export function scoreJson(result: BenchmarkScore, format: PromptFormat, selectio
     missing,
     averageTasks: result.averageTasks,
     ...(result.metrics ? { metrics: result.metrics } : {}),
+    ...(result.clustered ? { clustered: result.clustered } : {}),
     tasks: Object.fromEntries(
       Object.entries(result.tasks).map(([name, t]) => [
         name,
@@ -139,5 +140,8 @@ export function scoreTable(result: BenchmarkScore, format: PromptFormat, selecti
   const fmt = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
   const title = `${result.benchmark} ${describeFormat(format, selection)} — ${file}`;
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [title, '', fmt(header), rule, ...rows.slice(0, -1).map(fmt), rule, fmt(rows.at(-1)!), ''].join('\n');
+  const clustered = result.clustered
+    ? [`clustered standard error (by ${result.clustered.by}, ${result.clustered.clusters} clusters; Miller 2024): ${result.clustered.stderr.toFixed(2)}`, '']
+    : [];
+  return [title, '', fmt(header), rule, ...rows.slice(0, -1).map(fmt), rule, fmt(rows.at(-1)!), '', ...clustered].join('\n');
 }

@@ -98,6 +98,15 @@ export function renderCompareMarkdown(result: CompareResult, sources: { baseline
         'Worse / better: examples right in the baseline and wrong now / wrong in the baseline and right now; ' +
         'p: exact two-sided McNemar test on those; CI: normal approximation of the paired difference.',
     );
+    const clustered = pairs.filter((p) => p.clustered);
+    if (clustered.length) {
+      const what = clustered.map(
+        (p) =>
+          `${esc(p.column.label)}${pairs.filter((q) => q.column.id === p.column.id).length > 1 ? ` (${esc(p.model)})` : ''} by ${p.clustered!.by} ` +
+          `(${p.clustered!.clusters.toLocaleString('en-US')} clusters; standard error ${fixed1(p.stderr)}, naive ${fixed1(p.naiveStderr)})`,
+      );
+      lines.push('', `The CI uses clustered standard errors (Miller 2024, "Adding Error Bars to Evals"): ${what.join('; ')}.`);
+    }
   }
   lines.push('', '### Configuration differences', '');
   const withConfig = pairs.filter((p) => p.config.length);
