@@ -46,6 +46,11 @@ export interface PromptItem {
   target: string;
   choices?: string[];
   choiceLabels?: string[];
+  /**
+   * Examples sharing this key are not independent (clustered standard errors): MGSM's `problem <i>`, the
+   * same problem in every language; TyDiQA's `passage <hash>`, questions about one passage.
+   */
+  cluster?: string;
 }
 
 /** Per-item outcome of scoring one prediction. */
@@ -81,6 +86,22 @@ export interface BenchmarkScore {
   averageTasks: string[];
   /** Secondary aggregate metrics (e.g. { f1: … } for TyDiQA). */
   metrics?: Record<string, number>;
+  /**
+   * The clustered standard error of `score` (Miller 2024), beside the naive `stderr`: MGSM by problem
+   * across languages, TyDiQA by passage (only where passages repeat). Absent for MMLU and BBH, whose
+   * by-task error `report --cluster task` computes from `tasks`.
+   */
+  clustered?: ClusteredStderr;
+}
+
+export type ClusterBy = 'problem' | 'passage' | 'task';
+
+export interface ClusteredStderr {
+  by: ClusterBy;
+  /** Points. */
+  stderr: number;
+  /** Number of clusters. */
+  clusters: number;
 }
 
 /** One line of a predictions JSONL file, as written by `run` and read by `score`, `merge` and `compare`. */
@@ -92,6 +113,10 @@ export interface PredictionLine {
   prediction: string;
   answer: string;
   correct: boolean;
+  /** The gold answer (absent in lines written by older versions). */
+  target?: string;
+  /** The item's cluster key (`PromptItem.cluster`), for `compare`'s clustered confidence interval. */
+  cluster?: string;
   metrics?: Record<string, number>;
   /** Log-likelihood per choice (loglik scoring only), in `choiceLabels` order. */
   loglik?: number[];

@@ -1,4 +1,5 @@
 import type { BenchmarkName, BenchmarkScore, ItemScore, TaskScore } from '../types.js';
+import { clusteredTaskMeanError, clustersRepeat } from '../stats/clustered.js';
 import type { PreparedItem } from './adapter.js';
 
 /** Cut a prediction at the earliest occurrence of any stop sequence (SPEC §4). */
@@ -43,6 +44,8 @@ export function aggregateByTask(
   scores: ReadonlyMap<string, ItemScore>,
   tasks: readonly string[],
   averageTasks: readonly string[],
+  /** What the items' `cluster` keys group (MGSM: problem, TyDiQA: passage); omitted when they have none. */
+  clusterBy?: 'problem' | 'passage',
 ): BenchmarkScore {
   const byTask = new Map<string, PreparedItem[]>();
   for (const t of tasks) byTask.set(t, []);
@@ -79,6 +82,17 @@ export function aggregateByTask(
   const score = avg.length ? avg.reduce((a, t) => a + out[t]!.score, 0) / avg.length : 0;
   const stderr = avg.length ? Math.sqrt(avg.reduce((a, t) => a + out[t]!.stderr ** 2, 0)) / avg.length : 0;
   const result: BenchmarkScore = { benchmark, score, stderr, tasks: out, averageTasks: avg };
+  if (clusterBy) {
+    // Missing predictions count as wrong here too, like in the score.
+    const inAverage = new Set(avg);
+    const observations = items
+      .filter((i) => inAverage.has(i.task) && i.cluster !== undefined)
+      .map((i) => ({ task: i.task, cluster: i.cluster!, x: scores.get(i.id)?.correct ? 1 : 0 }));
+    if (clustersRepeat(observations)) {
+      const c = clusteredTaskMeanError(observations, 'task');
+      result.clustered = { by: clusterBy, stderr: 100 * c.stderr, clusters: c.clusters };
+    }
+  }
   const metricNames = new Set(avg.flatMap((t) => Object.keys(out[t]!.metrics ?? {})));
   if (metricNames.size) {
     result.metrics = Object.fromEntries([...metricNames].map((m) => [m, avg.reduce((a, t) => a + (out[t]!.metrics?.[m] ?? 0), 0) / avg.length]));

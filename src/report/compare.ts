@@ -1,8 +1,11 @@
 import { UsageError } from '../errors.js';
 import { readPredictions, type LoadedRecord } from '../results/read.js';
-import type { PredictionLine, RunRecord } from '../types.js';
+import type { BenchmarkName, ClusterBy, ClusteredStderr, PredictionLine, RunRecord } from '../types.js';
+import { compareIds } from '../runner/ids.js';
 import { type Column, columnOf, compareColumns } from './columns.js';
-import { mcnemarExact, pairedDifference, type PairedTask } from './stats.js';
+import { clusterOfLine } from '../benchmarks/clusters.js';
+import { clusteredTaskMeanError, clustersRepeat, type Observation } from '../stats/clustered.js';
+import { mcnemarExact, normalQuantile, pairedDifference, type PairedTask } from './stats.js';
 
 /**
  * `compare`: a regression check between two sets of runs. Records are paired by benchmark × format (and
@@ -21,10 +24,20 @@ export interface CompareOptions {
   maxDrop: number;
   /** Significance level of the McNemar test; the confidence interval is at 1 − alpha. */
   alpha: number;
+  /**
+   * Targets of flipped examples whose prediction lines carry none (older runs): id → target, looked up
+   * from the benchmark's examples for this record, or null when the data is not at hand.
+   */
+  targetsFor?: (record: RunRecord) => Promise<ReadonlyMap<string, string> | null>;
+  /**
+   * `task`: cluster the confidence interval by task (MMLU subjects, BBH tasks as a sample of tasks).
+   * Otherwise MGSM is clustered by problem and TyDiQA by passage (where passages repeat), others not.
+   */
+  cluster?: 'task';
 }
 
 export interface ConfigDifference {
-  /** What differs, e.g. "model hash", "prompts". */
+  /** What differs, e.g. "model hash", "prompts". Hashes are kept in full (Markdown shortens them). */
   what: string;
   baseline: string;
   current: string;
@@ -40,6 +53,22 @@ export type Verdict =
   | 'no significant change'
   | 'no change'
   | 'no common examples';
+
+/** One example whose outcome changed between the runs. */
+export interface Flip {
+  id: string;
+  task: string;
+  /** 'worse': right in the baseline and wrong now; 'better': the reverse. */
+  direction: 'worse' | 'better';
+  /** The raw predictions, baseline then current. */
+  before: string;
+  after: string;
+  /** The extracted answers that were compared with the target. */
+  beforeAnswer: string;
+  afterAnswer: string;
+  /** The gold answer: from the prediction line, else from the benchmark's data; null when neither has it. */
+  target: string | null;
+}
 
 export interface PairResult {
   column: Column;
@@ -58,6 +87,12 @@ export interface PairResult {
   baseline: number;
   current: number;
   delta: number;
+  /** Standard error of delta, points: the clustered one when `clustered` is set (the CI uses it), else naive. */
+  stderr: number;
+  /** The naive (independent examples) standard error of delta, points. */
+  naiveStderr: number;
+  /** How the examples were clustered for `stderr` and `ci`, or null (independent). */
+  clustered: { by: ClusterBy; clusters: number } | null;
   ci: [number, number];
   /** Right in the baseline and wrong now / wrong in the baseline and right now. */
   worse: number;
@@ -66,6 +101,10 @@ export interface PairResult {
   significant: boolean;
   verdict: Verdict;
   config: ConfigDifference[];
+  /** Every example that flipped, in id order; `worse` + `better` of them. */
+  flips: Flip[];
+  /** Where the flips' targets came from: 'predictions', 'data' (the benchmark's examples) or 'unavailable'. */
+  targetsFrom: 'predictions' | 'data' | 'unavailable' | 'none needed';
 }
 
 export interface CompareResult {
@@ -75,10 +114,6 @@ export interface CompareResult {
   onlyBaseline: { file: string; model: string; column: string }[];
   onlyCurrent: { file: string; model: string; column: string }[];
   regression: boolean;
-}
-
-function short(hash: string): string {
-  return hash.length > 12 ? `${hash.slice(0, 12)}…` : hash;
 }
 
 function count(n: number): string {
@@ -95,18 +130,18 @@ export function configDifferences(a: RunRecord, b: RunRecord, promptChanges: { c
   add('model dtype', a.model.dtype, b.model.dtype);
   if (a.model.hash !== b.model.hash) {
     const changed = [...new Set([...Object.keys(a.model.files), ...Object.keys(b.model.files)])].filter((f) => a.model.files[f] !== b.model.files[f]).sort();
-    add('model hash', short(a.model.hash), short(b.model.hash), changed.length ? `files that differ: ${changed.join(', ')}` : undefined);
+    add('model hash', a.model.hash, b.model.hash, changed.length ? `files that differ: ${changed.join(', ')}` : undefined);
   }
   if (a.data.hash !== b.data.hash) {
     const changed = [...new Set([...Object.keys(a.data.files), ...Object.keys(b.data.files)])].filter((f) => a.data.files[f] !== b.data.files[f]).sort();
     const shown = changed.slice(0, 5).join(', ') + (changed.length > 5 ? ` and ${changed.length - 5} more` : '');
-    add('data hash', short(a.data.hash), short(b.data.hash), changed.length ? `data files that differ: ${shown}` : undefined);
+    add('data hash', a.data.hash, b.data.hash, changed.length ? `data files that differ: ${shown}` : undefined);
   }
   if (a.promptsHash !== b.promptsHash || promptChanges.changed > 0) {
     out.push({
       what: 'prompts',
-      baseline: short(a.promptsHash),
-      current: short(b.promptsHash),
+      baseline: a.promptsHash,
+      current: b.promptsHash,
       detail: `${count(promptChanges.changed)} of ${count(promptChanges.of)} common examples have a different prompt hash`,
     });
   }
@@ -114,7 +149,7 @@ export function configDifferences(a: RunRecord, b: RunRecord, promptChanges: { c
   add('decoding: stop sequences', JSON.stringify(a.decoding.stop), JSON.stringify(b.decoding.stop));
   add('scoring', a.format.scoring, b.format.scoring);
   add('selection', JSON.stringify(a.selection), JSON.stringify(b.selection));
-  add('config hash', short(a.configHash), short(b.configHash));
+  add('config hash', a.configHash, b.configHash);
   add('flan-eval version', a.versions.flanEval, b.versions.flanEval);
   add('onnxruntime version', a.versions.onnxruntime, b.versions.onnxruntime);
   return out;
@@ -179,6 +214,8 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
   let failedBaseline = 0;
   let failedCurrent = 0;
   const matched = new Set<string>();
+  const flips: Flip[] = [];
+  const observations: Observation[] = [];
   for (const b of basePreds) {
     if (!inTasks.has(b.task)) continue;
     const c = curById.get(b.id);
@@ -194,14 +231,25 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     const t = paired.get(b.task) ?? { diffs: [], baselineCorrect: 0, currentCorrect: 0 };
     paired.set(b.task, t);
     t.diffs.push(Number(c.correct) - Number(b.correct));
+    const cluster = options.cluster === 'task' ? b.task : clusterOfLine(base.record.benchmark, b);
+    if (cluster !== undefined) observations.push({ task: b.task, cluster, x: Number(c.correct) - Number(b.correct) });
     t.baselineCorrect += Number(b.correct);
     t.currentCorrect += Number(c.correct);
-    if (b.correct && !c.correct) worse++;
-    if (!b.correct && c.correct) better++;
+    if (b.correct !== c.correct) {
+      if (b.correct) worse++;
+      else better++;
+      const target = c.target ?? b.target ?? null;
+      flips.push({ id: b.id, task: b.task, direction: b.correct ? 'worse' : 'better', before: b.prediction, after: c.prediction, beforeAnswer: b.answer, afterAnswer: c.answer, target });
+    }
   }
+  flips.sort((x, y) => compareIds(x.id, y.id));
+  const targetsFrom = await fillTargets(flips, cur.record, options);
   const onlyCurrent = curById.size - matched.size;
   const pairedTasks: PairedTask[] = [...paired].map(([task, t]) => ({ task, ...t }));
   const diff = pairedDifference(pairedTasks, 1 - options.alpha);
+  const clustered = clusteredDelta(base.record.benchmark, observations, n, options);
+  const stderr = clustered ? clustered.stderr : diff.stderr;
+  const z = normalQuantile(1 - options.alpha / 2);
   const p = mcnemarExact(worse, better);
   const { significant, verdict } = verdictOf(diff.delta, worse, better, p, options, n);
   const sameModel = base.record.model.name === cur.record.model.name;
@@ -218,14 +266,49 @@ export async function comparePair(base: LoadedRecord, cur: LoadedRecord, column:
     baseline: diff.baseline,
     current: diff.current,
     delta: diff.delta,
-    ci: diff.ci,
+    stderr,
+    naiveStderr: diff.stderr,
+    clustered: clustered ? { by: clustered.by, clusters: clustered.clusters } : null,
+    ci: clustered ? [diff.delta - z * stderr, diff.delta + z * stderr] : diff.ci,
     worse,
     better,
     p,
     significant,
     verdict,
     config: configDifferences(base.record, cur.record, { changed: promptChanged, of: n }),
+    flips,
+    targetsFrom,
   };
+}
+
+/**
+ * The clustered standard error of Δ (points) when the examples cluster: by task on request, else by the
+ * benchmark's own clusters (MGSM problems, TyDiQA passages) when every common example has a key and some
+ * key repeats. Null: the examples are treated as independent (the naive error).
+ */
+function clusteredDelta(benchmark: BenchmarkName, observations: readonly Observation[], n: number, options: CompareOptions): (ClusteredStderr & { clusters: number }) | null {
+  if (n === 0 || observations.length !== n) return null;
+  if (options.cluster === 'task') {
+    const c = clusteredTaskMeanError(observations, 'overall');
+    return { by: 'task', stderr: 100 * c.stderr, clusters: c.clusters };
+  }
+  if (!clustersRepeat(observations)) return null;
+  const c = clusteredTaskMeanError(observations, 'task');
+  return { by: benchmark === 'tydiqa' ? 'passage' : 'problem', stderr: 100 * c.stderr, clusters: c.clusters };
+}
+
+/**
+ * Prediction lines written before they carried `target` have none: take it from the benchmark's examples
+ * (the current record's format and selection), and say where it came from.
+ */
+async function fillTargets(flips: Flip[], record: RunRecord, options: CompareOptions): Promise<PairResult['targetsFrom']> {
+  if (flips.length === 0) return 'none needed';
+  const lacking = flips.filter((f) => f.target === null);
+  if (lacking.length === 0) return 'predictions';
+  const targets = options.targetsFor ? await options.targetsFor(record) : null;
+  if (!targets) return 'unavailable';
+  for (const f of lacking) f.target = targets.get(f.id) ?? null;
+  return 'data';
 }
 
 export async function compareRuns(baseline: readonly LoadedRecord[], current: readonly LoadedRecord[], options: CompareOptions): Promise<CompareResult> {

@@ -5,7 +5,7 @@
 
 /** log(n!) by summation, cached: n is at most the size of a benchmark (≈ 15k for MMLU test). */
 const logFactorials: number[] = [0];
-function logFactorial(n: number): number {
+export function logFactorial(n: number): number {
   for (let i = logFactorials.length; i <= n; i++) logFactorials.push(logFactorials[i - 1]! + Math.log(i));
   return logFactorials[n]!;
 }

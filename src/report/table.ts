@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { LoadedRecord } from '../results/read.js';
-import type { RunRecord } from '../types.js';
+import { taskClusteredError } from '../stats/clustered.js';
+import type { ClusteredStderr, RunRecord } from '../types.js';
 import { type Column, columnOf, compareColumns, paperColumn, PAPER_COLUMNS } from './columns.js';
 import { normalisedAverage, randomBaseline } from './normalise.js';
 import { loadReference, REFERENCE_SOURCE, type ReferenceName, type ReferenceRow } from './reference.js';
@@ -15,6 +16,8 @@ export interface Cell {
   score: number;
   /** Standard error in points (null for published numbers, which come without one). */
   stderr: number | null;
+  /** The clustered standard error beside it (MGSM by problem, TyDiQA by passage, by task on request), or null. */
+  clustered: ClusteredStderr | null;
   /** Examples scored (null for published numbers). */
   n: number | null;
   /** Random-guess score the column is normalised with. */
@@ -120,7 +123,19 @@ function preferRecord(candidate: RunRecord, current: RunRecord): { keepNew: bool
   return { keepNew: false, reason: 'named first' };
 }
 
-function ourRows(loaded: readonly LoadedRecord[], notes: string[]): { rows: Row[]; columns: Map<string, Column> } {
+/**
+ * A record's clustered standard error: the one `run` recorded (MGSM, TyDiQA), else, with `byTask`, the
+ * by-task one for MMLU and BBH, computed from the record's per-task scores (src/stats/clustered.ts).
+ */
+function clusteredOf(record: RunRecord, byTask: boolean): ClusteredStderr | null {
+  if (record.result.clustered) return record.result.clustered;
+  if (!byTask || (record.benchmark !== 'mmlu' && record.benchmark !== 'bbh')) return null;
+  const scores = record.result.averageTasks.map((t) => record.result.tasks[t]!.score);
+  if (scores.length < 2) return null;
+  return { by: 'task', stderr: taskClusteredError(scores), clusters: scores.length };
+}
+
+function ourRows(loaded: readonly LoadedRecord[], notes: string[], clusterByTask: boolean): { rows: Row[]; columns: Map<string, Column> } {
   const columns = new Map<string, Column>();
   const byModel = new Map<string, { name: string; dtype: string; params: number | null; cells: Record<string, Cell>; records: Record<string, RunRecord>; files: Record<string, string> }>();
   for (const { record, file } of loaded) {
@@ -154,7 +169,7 @@ function ourRows(loaded: readonly LoadedRecord[], notes: string[]): { rows: Row[
     }
     row.files[col.id] = file;
     row.records[col.id] = record;
-    row.cells[col.id] = { score: record.result.score, stderr: record.result.stderr, n: record.n, low, partial: partialReason(record), file };
+    row.cells[col.id] = { score: record.result.score, stderr: record.result.stderr, clustered: clusteredOf(record, clusterByTask), n: record.n, low, partial: partialReason(record), file };
   }
   const dtypesByName = new Map<string, Set<string>>();
   for (const r of byModel.values()) dtypesByName.set(r.name, (dtypesByName.get(r.name) ?? new Set()).add(r.dtype));
@@ -184,7 +199,7 @@ function referenceRow(ref: ReferenceRow): Row {
   const cells: Record<string, Cell> = {};
   PAPER_COLUMNS.forEach((p, i) => {
     const col = paperColumn(i);
-    cells[p.key] = { score: ref.scores[p.key]!, stderr: null, n: null, low: randomBaseline(col.benchmark, []).low, partial: null, file: null };
+    cells[p.key] = { score: ref.scores[p.key]!, stderr: null, clustered: null, n: null, low: randomBaseline(col.benchmark, []).low, partial: null, file: null };
   });
   const label = `${ref.model} (paper)`;
   return {
@@ -212,9 +227,9 @@ function compareRows(a: Row, b: Row, refOrder: Map<string, number>): number {
   return a.label < b.label ? -1 : a.label > b.label ? 1 : 0;
 }
 
-export function buildReportTable(loaded: readonly LoadedRecord[], options: { reference?: ReferenceName | null } = {}): ReportTable {
+export function buildReportTable(loaded: readonly LoadedRecord[], options: { reference?: ReferenceName | null; clusterByTask?: boolean } = {}): ReportTable {
   const notes: string[] = [];
-  const { rows, columns } = ourRows(loaded, notes);
+  const { rows, columns } = ourRows(loaded, notes, options.clusterByTask ?? false);
   const reference = options.reference ?? null;
   const refRows = reference ? loadReference(reference).map(referenceRow) : [];
   if (reference) {

@@ -30,6 +30,7 @@ const benchmarkScoreSchema = z.object({
   tasks: z.record(z.string(), taskScoreSchema),
   averageTasks: z.array(z.string()),
   metrics: percentages.optional(),
+  clustered: z.object({ by: z.enum(['problem', 'passage', 'task']), stderr: z.number(), clusters: z.number().int().nonnegative() }).optional(),
 });
 
 const hashes = z.record(z.string(), z.string());
@@ -84,6 +85,8 @@ export const predictionLineSchema = z.object({
   prediction: z.string(),
   answer: z.string(),
   correct: z.boolean(),
+  target: z.string().optional(),
+  cluster: z.string().optional(),
   metrics: percentages.optional(),
   loglik: z.array(z.number()).optional(),
   tokens: z.number().optional(),

@@ -195,12 +195,23 @@ export async function evaluateUnit(
 /** The line with its score, keys in a fixed order (id, task, promptHash, prediction, answer, correct, …). */
 function withScore(l: PredictionLine, s: ItemScore): PredictionLine {
   const { id, task, promptHash, prediction, ...rest } = l;
-  return { id, task, promptHash, prediction, answer: s.answer, correct: s.correct, ...(s.metrics ? { metrics: s.metrics } : {}), ...(rest.loglik ? { loglik: rest.loglik } : {}), ...(rest.tokens !== undefined ? { tokens: rest.tokens } : {}) };
+  return {
+    id,
+    task,
+    promptHash,
+    prediction,
+    answer: s.answer,
+    correct: s.correct,
+    ...(rest.cluster !== undefined ? { cluster: rest.cluster } : {}),
+    ...(s.metrics ? { metrics: s.metrics } : {}),
+    ...(rest.loglik ? { loglik: rest.loglik } : {}),
+    ...(rest.tokens !== undefined ? { tokens: rest.tokens } : {}),
+  };
 }
 
 /** Run one batch through the backend; lines carry the raw prediction (scored by the caller). */
 async function predict(backend: ModelBackend, batch: PreparedItem[], unit: RunUnit, maxNewTokens: number, promptHash: Map<string, string>): Promise<PredictionLine[]> {
-  const base = (i: PreparedItem) => ({ id: i.id, task: i.task, promptHash: promptHash.get(i.id)!, prediction: '', answer: '', correct: false });
+  const base = (i: PreparedItem) => ({ id: i.id, task: i.task, promptHash: promptHash.get(i.id)!, prediction: '', answer: '', correct: false, ...(i.cluster !== undefined ? { cluster: i.cluster } : {}) });
   if (unit.scoring === 'loglik') {
     const ll = await backend.loglik(batch.map((i) => ({ context: i.prompt, continuations: i.choices! })));
     return batch.map((item, k) => {

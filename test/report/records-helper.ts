@@ -33,6 +33,8 @@ export interface RunSpec {
   changedPrompts?: Record<string, number[]>;
   /** Task → example indices whose inference failed (written with `error`; their outcome must be 0). */
   errors?: Record<string, number[]>;
+  /** Write each line's `target` (lines written before targets were recorded have none). */
+  withTargets?: boolean;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -68,6 +70,7 @@ export function runRecordFor(spec: RunSpec): { record: RunRecord; predictions: P
         prediction: o === '1' ? `So the answer is ${target}.` : 'So the answer is nothing.',
         answer: o === '1' ? target : 'nothing',
         correct: o === '1',
+        ...(spec.withTargets ? { target } : {}),
         ...(spec.errors?.[task]?.includes(i) ? { error: 'inference failed (test)' } : {}),
       });
     });

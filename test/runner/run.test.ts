@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fixturesDir, repoRoot, runCli, tempDir } from '../helpers/cli.js';
 import { testModelDir } from '../helpers/testModel.js';
@@ -217,8 +217,18 @@ describe('run: selection flags across benchmarks', () => {
     const out = await tempDir();
     const r = await runCli(['run', '--suite', 'flan-heldout', '--tasks', 'snarks', '--languages', 'de', 'english', '--limit', '1', '--model', model, '--data-dir', DATA, '--out', out, '--quiet', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const runs = JSON.parse(r.stdout).runs as { benchmark: string; n: number }[];
+    const runs = JSON.parse(r.stdout).runs as { benchmark: string; n: number; record: string }[];
     assert.deepEqual(runs.map((x) => [x.benchmark, x.n]), [['mmlu', 3], ['mmlu', 3], ['bbh', 1], ['bbh', 1], ['tydiqa', 1], ['mgsm', 2]]); // "english" is a TyDiQA language and an MGSM language name (en)
+    // Prediction lines carry their cluster key (compare clusters its confidence interval by it).
+    const clusters = async (benchmark: string) => {
+      const path = runs.find((x) => x.benchmark === benchmark)!.record;
+      const record = JSON.parse(await readFile(path, 'utf8')) as { predictions: string };
+      const lines = (await readFile(join(dirname(path), record.predictions), 'utf8')).trim().split('\n');
+      return lines.map((l) => (JSON.parse(l) as { cluster?: string }).cluster);
+    };
+    assert.deepEqual(await clusters('mgsm'), ['problem 0', 'problem 0']);
+    assert.match((await clusters('tydiqa'))[0]!, /^passage [0-9a-f]{16}$/);
+    assert.deepEqual(await clusters('bbh'), [undefined]);
     const bad = await runCli(['run', '--suite', 'nightly', '--cot', '--model', model, '--data-dir', DATA, '--out', out]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--cot does not combine with --suite/);

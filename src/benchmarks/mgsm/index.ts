@@ -3,6 +3,7 @@ import { InputError, UsageError } from '../../errors.js';
 import type { ItemScore, PromptFormat, Selection } from '../../types.js';
 import type { BenchmarkAdapter, PreparedBenchmark, PreparedItem } from '../adapter.js';
 import { applyLimit, exampleId, fetchHint, listNamesWithSuffix, readDataFile, requireDataFolder, resolveTaskNames } from '../common.js';
+import { problemCluster } from '../clusters.js';
 import { aggregateByTask, truncateAtStop } from '../scoring.js';
 import { paperAverageSets } from './average.js';
 import { parseExemplarFile, type MgsmExemplarFile } from './exemplars.js';
@@ -90,6 +91,8 @@ export const mgsmAdapter: BenchmarkAdapter = {
           target: canonicalNumber(e.answer)!,
           stop,
           answerPhrases: langEx.answerPhrases,
+          // MGSM's languages are translations of the same 250 problems, line for line.
+          cluster: problemCluster(i),
         };
         items.push(item);
       });
@@ -109,7 +112,7 @@ export const mgsmAdapter: BenchmarkAdapter = {
   },
 
   aggregate(items, scores) {
-    return aggregateByTask('mgsm', items, scores, ...paperAverageSets(items, MGSM_EXCLUDED_FROM_AVERAGE));
+    return aggregateByTask('mgsm', items, scores, ...paperAverageSets(items, MGSM_EXCLUDED_FROM_AVERAGE), 'problem');
   },
 };
 

@@ -4,6 +4,7 @@ import type { ItemScore, PromptFormat, Selection } from '../../types.js';
 import type { BenchmarkAdapter, PreparedBenchmark, PreparedItem } from '../adapter.js';
 import { applyLimit, exampleId, fetchHint, notice, readDataJson, requireDataFolder, resolveTaskNames } from '../common.js';
 import { paperAverageSets } from '../mgsm/average.js';
+import { passageCluster } from '../clusters.js';
 import { aggregateByTask, truncateAtStop } from '../scoring.js';
 import { byLanguage, readSquadQuestions, type TydiqaQuestion } from './load.js';
 import { TYDIQA_STOP, tydiqaPrompt } from './prompts.js';
@@ -91,6 +92,7 @@ export const tydiqaAdapter: BenchmarkAdapter = {
           target: q.answers[0] ?? '',
           stop: TYDIQA_STOP,
           answers: q.answers,
+          cluster: passageCluster(q.context),
         };
         items.push(item);
       });
@@ -110,6 +112,6 @@ export const tydiqaAdapter: BenchmarkAdapter = {
   },
 
   aggregate(items, scores) {
-    return aggregateByTask('tydiqa', items, scores, ...paperAverageSets(items, TYDIQA_EXCLUDED_FROM_AVERAGE));
+    return aggregateByTask('tydiqa', items, scores, ...paperAverageSets(items, TYDIQA_EXCLUDED_FROM_AVERAGE), 'passage');
   },
 };

@@ -1,7 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, unknownName, UsageError } from '../../errors.js';
 import { loadRunRecords } from '../../results/read.js';
+import { resolveDataDir } from '../../config/paths.js';
 import { compareRuns } from '../../report/compare.js';
+import { targetsFromData } from '../../report/targets.js';
 import { renderCompareJson, renderCompareMarkdown } from '../../report/format/compare.js';
 import { setExitCode } from '../main.js';
 
@@ -12,6 +14,8 @@ interface CompareArgs {
   alpha: number;
   format: string;
   json?: boolean;
+  'data-dir'?: string;
+  cluster?: string;
 }
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
@@ -25,6 +29,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('alpha', { type: 'number', default: 0.05, description: 'significance level of the paired test (exact McNemar); the CI is at 1 − alpha' })
       .option('format', { type: 'string', default: 'md', description: 'md (suits a GitHub job summary) or json' })
       .option('json', { type: 'boolean', description: 'same as --format json' })
+      .option('cluster', {
+        type: 'string',
+        description: 'task: cluster the confidence interval by task (MMLU/BBH); MGSM (by problem) and TyDiQA (by passage) are clustered anyway',
+      })
+      .option('data-dir', { type: 'string', description: 'where to look up the targets of flipped examples when the predictions carry none (default $FLAN_EVAL_DATA, else ~/.cache/flan-eval/data)' })
       .example('$0 compare results/baselines/nightly-flan-t5-small results/nightly >> "$GITHUB_STEP_SUMMARY"', 'the nightly check') as Argv<CompareArgs>,
   handler: async (argv) => {
     if (argv.format !== 'md' && argv.format !== 'json') throw unknownName('--format', argv.format, ['md', 'json']);
@@ -32,9 +41,15 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     const alpha = argv.alpha;
     if (!Number.isFinite(maxDrop) || maxDrop < 0) throw new UsageError(`--max-drop ${Number.isNaN(maxDrop) ? '(not a number)' : maxDrop}: give a number of points, 0 or more (e.g. --max-drop 1)`);
     if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) throw new UsageError(`--alpha ${Number.isNaN(alpha) ? '(not a number)' : alpha}: give a significance level between 0 and 1 (e.g. --alpha 0.05)`);
+    if (argv.cluster !== undefined && argv.cluster !== 'task') throw unknownName('--cluster', String(argv.cluster), ['task']);
     const baseline = await loadRunRecords([argv.baseline], 'baseline');
     const current = await loadRunRecords([argv.current], 'current');
-    const result = await compareRuns(baseline, current, { maxDrop, alpha });
+    const result = await compareRuns(baseline, current, {
+      maxDrop,
+      alpha,
+      targetsFor: targetsFromData(resolveDataDir(argv['data-dir'])),
+      ...(argv.cluster === 'task' ? { cluster: 'task' as const } : {}),
+    });
     if (result.pairs.length === 0) {
       // A CI check that compares nothing must not pass silently.
       const cols = (side: { column: string }[]) => [...new Set(side.map((r) => r.column))].join(', ');

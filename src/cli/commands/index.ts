@@ -3,6 +3,7 @@ import { runCommand } from './run.js';
 import { mergeCommand } from './merge.js';
 import { makeTestModelCommand } from './makeTestModel.js';
 import { compareCommand } from './compare.js';
+import { planCommand } from './plan.js';
 import { dataCommand } from './data.js';
 import { modelsCommand } from './models.js';
 import { promptsCommand } from './prompts.js';
@@ -19,6 +20,7 @@ export const commands: CommandModule<any, any>[] = [
   scoreCommand,
   reportCommand,
   compareCommand,
+  planCommand,
   dataCommand,
   modelsCommand,
   makeTestModelCommand,

@@ -18,6 +18,7 @@ interface ReportArgs {
   reference?: string;
   breakdown?: boolean;
   stderr?: boolean;
+  cluster?: string;
   out?: string;
   plot?: string;
   caption?: string;
@@ -37,7 +38,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('json', { type: 'boolean', description: 'same as --format json' })
       .option('reference', { type: 'string', description: `add published rows, marked '(paper)': ${REFERENCES.join(', ')} (Table 5 of the Flan-T5 paper)` })
       .option('breakdown', { type: 'boolean', description: 'add per-task tables (MMLU categories and subjects, BBH tasks, languages)' })
-      .option('stderr', { type: 'boolean', description: 'show ± one standard error' })
+      .option('stderr', { type: 'boolean', description: 'show ± one standard error, and the clustered one beside it where examples cluster (MGSM, TyDiQA)' })
+      .option('cluster', { type: 'string', description: 'task: also show MMLU and BBH standard errors clustered by task (with --stderr)' })
       .option('caption', { type: 'string', description: 'LaTeX only: the table\'s \\caption, inserted as LaTeX source' })
       .option('out', { type: 'string', description: 'write the report to FILE instead of stdout' })
       .option('plot', { type: 'string', description: 'also write the scaling plot (score vs. parameters) to FILE.svg or FILE.png' })
@@ -58,8 +60,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     if (plotType !== null && plotType !== '.svg' && plotType !== '.png') throw new UsageError(`--plot ${argv.plot}: the plot is written as SVG or PNG; name a file ending in .svg or .png`);
     const layoutArg = argv['plot-layout'];
     if (layoutArg !== undefined && !(PLOT_LAYOUTS as readonly string[]).includes(layoutArg)) throw unknownName('--plot-layout', layoutArg, PLOT_LAYOUTS);
+    if (argv.cluster !== undefined && argv.cluster !== 'task') throw unknownName('--cluster', argv.cluster, ['task']);
     const loaded = await loadRunRecords(argv.results, 'results');
-    const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null });
+    const table = buildReportTable(loaded, { reference: (argv.reference as ReferenceName | undefined) ?? null, clusterByTask: argv.cluster === 'task' });
     const breakdown = argv.breakdown ? buildBreakdown(table, { subjectCategory: MMLU_SUBJECT_CATEGORY, order: MMLU_CATEGORIES }) : null;
     const needPlot = format === 'html' || argv.plot !== undefined;
     if (layoutArg !== undefined && !needPlot) throw new UsageError('--plot-layout: there is no plot to lay out; add --plot FILE.svg or FILE.png, or use --format html');

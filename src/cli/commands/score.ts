@@ -2,7 +2,8 @@ import type { Argv, CommandModule } from 'yargs';
 import type { PreparedItem } from '../../benchmarks/adapter.js';
 import { notice } from '../../benchmarks/common.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
-import { InputError, UsageError } from '../../errors.js';
+import { InputError, unknownName, UsageError } from '../../errors.js';
+import { lmEvalJson, lmEvalTable, rescoreLmEval } from '../../lmeval/rescore.js';
 import type { BenchmarkScore, ItemScore, PromptFormat, Selection } from '../../types.js';
 import { readText, sha256 } from '../../util/fs.js';
 import { describeFormat, formatOptions, parseFormatFlags } from '../format-flags.js';
@@ -19,13 +20,29 @@ export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
     y
       .positional('benchmark', { type: 'string', description: 'mmlu, bbh, tydiqa or mgsm' })
       .options(formatOptions)
-      .option('predictions', { type: 'string', demandOption: true, description: 'JSONL file with one {"id", "prediction"} object per line' })
+      .option('predictions', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        description: 'JSONL file with one {"id", "prediction"} object per line; with --from lm-eval, its samples_<task>_<date>.jsonl files or their folder',
+      })
+      .option('from', { type: 'string', description: 'lm-eval: read lm-evaluation-harness 0.4 --log_samples output and re-score its raw generations' })
       .option('json', { type: 'boolean', default: false, description: 'print one JSON document instead of a table' })
-      .example('$0 score bbh --cot --predictions preds.jsonl --data-dir data', 'score BBH CoT outputs') as Argv<Record<string, unknown>>,
+      .example('$0 score bbh --cot --predictions preds.jsonl --data-dir data', 'score BBH CoT outputs')
+      .example('$0 score bbh --cot --from lm-eval --predictions lm-eval-out/model/', 're-score lm-eval bbh_cot_fewshot_* samples') as Argv<Record<string, unknown>>,
   async handler(argv) {
     const adapter = getBenchmark(String(argv.benchmark));
     const { format, selection, dataDir } = parseFormatFlags(argv, adapter);
-    const file = argv.predictions;
+    const given = (argv.predictions as string[] | undefined) ?? [];
+    if (argv.from !== undefined) {
+      if (argv.from !== 'lm-eval') throw unknownName('--from', String(argv.from), ['lm-eval']);
+      if (given.length === 0) throw new UsageError('--predictions needs lm-eval samples_<task>_<date>.jsonl files or their folder');
+      const r = await rescoreLmEval(adapter, format, selection, dataDir, given);
+      process.stdout.write(argv.json ? `${JSON.stringify(lmEvalJson(r, format))}\n` : lmEvalTable(r));
+      return;
+    }
+    if (given.length > 1) throw new UsageError(`--predictions was given ${given.length} files; give one (several files are for --from lm-eval)`);
+    const file = given[0];
     if (typeof file !== 'string' || file === '') throw new UsageError('--predictions needs a file name');
     const predictions = await readPredictionFile(file);
     const { items } = await adapter.prepare(dataDir, format, selection);
@@ -105,6 +122,7 @@ export function scoreJson(result: BenchmarkScore, format: PromptFormat, selectio
     missing,
     averageTasks: result.averageTasks,
     ...(result.metrics ? { metrics: result.metrics } : {}),
+    ...(result.clustered ? { clustered: result.clustered } : {}),
     tasks: Object.fromEntries(
       Object.entries(result.tasks).map(([name, t]) => [
         name,
@@ -139,5 +157,8 @@ export function scoreTable(result: BenchmarkScore, format: PromptFormat, selecti
   const fmt = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
   const title = `${result.benchmark} ${describeFormat(format, selection)} — ${file}`;
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [title, '', fmt(header), rule, ...rows.slice(0, -1).map(fmt), rule, fmt(rows.at(-1)!), ''].join('\n');
+  const clustered = result.clustered
+    ? [`clustered standard error (by ${result.clustered.by}, ${result.clustered.clusters} clusters; Miller 2024): ${result.clustered.stderr.toFixed(2)}`, '']
+    : [];
+  return [title, '', fmt(header), rule, ...rows.slice(0, -1).map(fmt), rule, fmt(rows.at(-1)!), '', ...clustered].join('\n');
 }

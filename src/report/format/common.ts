@@ -52,6 +52,11 @@ export function bestCells(table: ReportTable): { has(row: Row, columnId: string 
   };
 }
 
+/** The clustered standard error shown beside the naive one with `--stderr`: ` [cl. 1.9]`, or ''. */
+export function clusteredText(cell: Cell | undefined, withStderr: boolean): string {
+  return withStderr && cell?.clustered ? ` [cl. ${fixed1(cell.clustered.stderr)}]` : '';
+}
+
 /** The marker on a cell whose number does not cover the whole benchmark; explained in the notes. */
 export const PARTIAL_MARK = '*';
 
@@ -82,6 +87,11 @@ export function tableNotes(table: ReportTable, stderr = false): string[] {
   }
   notes.push(...table.notes);
   if (stderr) notes.push('± is one standard error (tasks treated as independent; none is published for the paper\'s rows).');
+  const clustered = [...new Set(table.rows.flatMap((r) => table.columns.map((c) => r.cells[c.id]?.clustered?.by).filter((b) => b !== undefined)))];
+  if (stderr && clustered.length) {
+    const how: Record<string, string> = { problem: 'MGSM by problem across languages', passage: 'TyDiQA by passage', task: 'MMLU and BBH by task (--cluster task)' };
+    notes.push(`[cl. …] is the clustered standard error (Miller 2024, "Adding Error Bars to Evals"): ${clustered.sort().map((b) => how[b]).join('; ')}.`);
+  }
   return notes;
 }
 

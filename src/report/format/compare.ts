@@ -1,4 +1,4 @@
-import type { CompareResult } from '../compare.js';
+import type { CompareResult, PairResult } from '../compare.js';
 import { fixed1 } from './common.js';
 import { pipeTable } from './markdown.js';
 
@@ -22,6 +22,49 @@ export function formatP(p: number): string {
 
 function esc(text: string): string {
   return text.replace(/\|/g, '\\|');
+}
+
+/** A full sha256 is unreadable in a summary: its first 12 digits identify it (JSON keeps it whole). */
+function short(value: string): string {
+  return /^[0-9a-f]{40,}$/.test(value) ? `${value.slice(0, 12)}…` : value;
+}
+
+/** Flipped examples shown per direction in Markdown; `--json` lists them all. */
+export const FLIPS_SHOWN = 20;
+
+/** A model output as one table cell: one line, pipes and angle brackets escaped, long text cut. */
+function cellText(text: string | null): string {
+  if (text === null) return '?';
+  const one = text.replace(/\s+/g, ' ').trim();
+  const cut = one.length > 60 ? `${one.slice(0, 59)}…` : one;
+  return cut === '' ? '(empty)' : `\`${esc(cut).replace(/`/g, "'")}\``;
+}
+
+function flipsMarkdown(p: PairResult): string[] {
+  const lines: string[] = [`- **${esc(p.column.label)}** (${esc(p.model)}): ${p.worse} right → wrong, ${p.better} wrong → right`];
+  for (const [direction, title] of [
+    ['worse', 'Right → wrong'],
+    ['better', 'Wrong → right'],
+  ] as const) {
+    const all = p.flips.filter((f) => f.direction === direction);
+    if (all.length === 0) continue;
+    const shown = all.slice(0, FLIPS_SHOWN);
+    const more = all.length > shown.length ? ` (first ${shown.length} shown; \`--json\` lists all)` : '';
+    const rows = shown.map((f) => [`\`${esc(f.id)}\``, esc(f.task), cellText(f.target), cellText(f.beforeAnswer), cellText(f.afterAnswer)]);
+    lines.push(
+      '',
+      `  <details><summary>${title}: ${all.length}${more}</summary>`,
+      '',
+      ...pipeTable(['id', 'task', 'target', 'baseline answer', 'current answer'], rows, ['l', 'l', 'l', 'l', 'l'])
+        .split('\n')
+        .map((l) => `  ${l}`),
+      '',
+      '  </details>',
+    );
+  }
+  if (p.targetsFrom === 'data') lines.push('', '  Targets looked up in the benchmark data (these predictions do not carry them).');
+  if (p.targetsFrom === 'unavailable') lines.push('', '  Targets unknown (`?`): the predictions do not carry them and the run\'s data is not in `--data-dir`.');
+  return lines;
 }
 
 export function renderCompareMarkdown(result: CompareResult, sources: { baseline: string; current: string }): string {
@@ -55,6 +98,15 @@ export function renderCompareMarkdown(result: CompareResult, sources: { baseline
         'Worse / better: examples right in the baseline and wrong now / wrong in the baseline and right now; ' +
         'p: exact two-sided McNemar test on those; CI: normal approximation of the paired difference.',
     );
+    const clustered = pairs.filter((p) => p.clustered);
+    if (clustered.length) {
+      const what = clustered.map(
+        (p) =>
+          `${esc(p.column.label)}${pairs.filter((q) => q.column.id === p.column.id).length > 1 ? ` (${esc(p.model)})` : ''} by ${p.clustered!.by} ` +
+          `(${p.clustered!.clusters.toLocaleString('en-US')} clusters; standard error ${fixed1(p.stderr)}, naive ${fixed1(p.naiveStderr)})`,
+      );
+      lines.push('', `The CI uses clustered standard errors (Miller 2024, "Adding Error Bars to Evals"): ${what.join('; ')}.`);
+    }
   }
   lines.push('', '### Configuration differences', '');
   const withConfig = pairs.filter((p) => p.config.length);
@@ -62,9 +114,14 @@ export function renderCompareMarkdown(result: CompareResult, sources: { baseline
     lines.push(pairs.length ? 'None: the same model, data, prompts, decoding and versions on both sides.' : 'Nothing was compared.');
   } else {
     for (const p of withConfig) {
-      const diffs = p.config.map((d) => `${d.what} ${esc(d.baseline)} → ${esc(d.current)}${d.detail ? ` (${esc(d.detail)})` : ''}`);
+      const diffs = p.config.map((d) => `${d.what} ${esc(short(d.baseline))} → ${esc(short(d.current))}${d.detail ? ` (${esc(d.detail)})` : ''}`);
       lines.push(`- **${esc(p.column.label)}** (${esc(p.model)}): ${diffs.join('; ')}`);
     }
+  }
+  const flipped = pairs.filter((p) => p.flips.length);
+  if (flipped.length) {
+    lines.push('', '### Flipped examples', '', 'Raw predictions of every flipped example are in `--json` (`flips`).', '');
+    for (const p of flipped) lines.push(...flipsMarkdown(p));
   }
   const notCompared: string[] = [];
   for (const r of result.onlyBaseline) notCompared.push(`- only in the baseline: ${esc(r.column)}, ${esc(r.model)} (\`${r.file}\`)`);

@@ -17,7 +17,9 @@ function round2(x: number | null | undefined): number | '' {
 
 export function renderCsv({ table, breakdown, stderr }: RenderInput): string {
   const header = ['model', 'params', 'params_label', 'source'];
-  for (const c of table.columns) header.push(c.id, ...(stderr ? [`${c.id}_stderr`] : []));
+  // A column's clustered error gets its own CSV column when some row has one.
+  const clustered = new Set(table.columns.filter((c) => stderr && table.rows.some((r) => r.cells[c.id]?.clustered)).map((c) => c.id));
+  for (const c of table.columns) header.push(c.id, ...(stderr ? [`${c.id}_stderr`] : []), ...(clustered.has(c.id) ? [`${c.id}_stderr_clustered`] : []));
   if (table.showNormAvg) header.push('norm_avg', ...(stderr ? ['norm_avg_stderr'] : []));
   header.push('partial');
   const rows = table.rows.map((row) => {
@@ -26,6 +28,7 @@ export function renderCsv({ table, breakdown, stderr }: RenderInput): string {
       const cell = row.cells[c.id];
       out.push(round2(cell?.score));
       if (stderr) out.push(round2(cell?.stderr));
+      if (clustered.has(c.id)) out.push(round2(cell?.clustered?.stderr));
     }
     if (table.showNormAvg) {
       out.push(round2(row.normAvg?.value));

@@ -1,6 +1,6 @@
 import type { BreakdownTable } from '../breakdown.js';
 import type { Cell, Row } from '../table.js';
-import { breakdownTitle, fixed1, headerLabels, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
+import { breakdownTitle, clusteredText, fixed1, headerLabels, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * One self-contained HTML page: inline CSS, the scaling plot's SVG inlined, no scripts and no external
@@ -46,7 +46,7 @@ function cellHtml(cell: Cell | undefined, withStderr: boolean, cls = ''): string
   if (!cell) return `<td class="none${cls ? ` ${cls}` : ''}">–</td>`;
   const title = cell.n !== null ? ` title="n = ${cell.n}${cell.partial ? `; ${htmlEscape(cell.partial)}` : ''}"` : '';
   const mark = cell.partial ? PARTIAL_MARK : '';
-  const se = withStderr && cell.stderr !== null ? `<span class="se">± ${fixed1(cell.stderr)}</span>` : '';
+  const se = withStderr && cell.stderr !== null ? `<span class="se">± ${fixed1(cell.stderr)}${htmlEscape(clusteredText(cell, withStderr))}</span>` : '';
   return `<td${c}${title}>${fixed1(cell.score)}${mark}${se}</td>`;
 }
 

@@ -1,6 +1,6 @@
 import type { BreakdownTable } from '../breakdown.js';
 import type { Cell, Row } from '../table.js';
-import { breakdownLabel, breakdownTitle, fixed1, headerLabels, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
+import { breakdownLabel, breakdownTitle, clusteredText, fixed1, headerLabels, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * GitHub-flavoured Markdown: readable as plain text in a terminal (columns padded) and rendered as a
@@ -20,7 +20,7 @@ function scoreText(value: number, stderr: number | null, withStderr: boolean): s
 
 function cellText(cell: Cell | undefined, withStderr: boolean): string {
   if (!cell) return NONE;
-  return scoreText(cell.score, cell.stderr, withStderr) + (cell.partial ? PARTIAL_MARK : '');
+  return scoreText(cell.score, cell.stderr, withStderr) + clusteredText(cell, withStderr) + (cell.partial ? PARTIAL_MARK : '');
 }
 
 function normText(norm: Row['normAvg'], withStderr: boolean): string {
