@@ -95,6 +95,12 @@ describe('clustered errors in compare and report', () => {
     assert.equal(cells[cols.indexOf('bbh_cot_stderr_clustered')], '23.57');
     assert.equal(cells[cols.indexOf('mgsm_cot_stderr_clustered')], '25');
 
+    // LaTeX sets the clustered error with the naive one, in the small size its note explains.
+    const latex = await runCli(['report', dir, '--stderr', '--format', 'latex']);
+    assert.equal(latex.code, 0, latex.stderr);
+    assert.ok(latex.stdout.includes('50.0\\,{\\scriptsize$\\pm$20.4 [cl. 25.0]}'), latex.stdout);
+    assert.ok(latex.stdout.includes('50.0\\,{\\scriptsize$\\pm$9.6}'), latex.stdout);
+
     // Without --stderr nothing changes.
     assert.doesNotMatch((await runCli(['report', dir])).stdout, /cl\./);
   });

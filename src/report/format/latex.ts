@@ -1,7 +1,7 @@
 import type { BreakdownTable } from '../breakdown.js';
 import { BENCHMARK_LABELS, type Column } from '../columns.js';
 import type { Cell, ReportTable, Row } from '../table.js';
-import { bestCells, breakdownLabel, breakdownTitle, fixed1, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
+import { bestCells, breakdownLabel, breakdownTitle, clusteredText, fixed1, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * A `table` float laid out like Table 5 of the Flan-T5 paper, to \input into a paper that loads booktabs
@@ -53,10 +53,10 @@ function num(x: number): string {
   return s.startsWith('-') ? `$-$${s.slice(1)}` : s;
 }
 
-function scoreText(value: number, stderr: number | null, withStderr: boolean, bold = false, mark = ''): string {
+function scoreText(value: number, stderr: number | null, withStderr: boolean, bold = false, mark = '', clustered = ''): string {
   const v = (bold ? `\\textbf{${num(value)}}` : num(value)) + mark;
   // The error in a smaller size, as papers set it, so that --stderr does not double the table's width.
-  return withStderr && stderr !== null ? `${v}\\,{\\scriptsize$\\pm$${fixed1(stderr)}}` : v;
+  return withStderr && stderr !== null ? `${v}\\,{\\scriptsize$\\pm$${fixed1(stderr)}${clustered}}` : v;
 }
 
 const MARK = `$^{${PARTIAL_MARK}}$`;
@@ -65,7 +65,7 @@ const BOLD_NOTE = 'Bold: the best number in its column among whole-benchmark num
 
 function cellText(cell: Cell | undefined, withStderr: boolean, bold: boolean): string {
   if (!cell) return '--';
-  return scoreText(cell.score, cell.stderr, withStderr, bold, cell.partial ? MARK : '');
+  return scoreText(cell.score, cell.stderr, withStderr, bold, cell.partial ? MARK : '', clusteredText(cell, withStderr));
 }
 
 function normText(norm: Row['normAvg'], withStderr: boolean, bold: boolean): string {
