@@ -1,5 +1,5 @@
 /**
- * The small typed values that cross module boundaries (DESIGN.md "The flow"). Benchmarks never see a
+ * The small typed values that cross module boundaries (benchmarks → prompts → backend → scores → run record → report). Benchmarks never see a
  * model, backends never see a benchmark, and the reporter only reads run records: these types are the
  * whole contract between them. Keep them here, in one place.
  */
@@ -103,7 +103,7 @@ export interface PredictionLine {
 
 /**
  * The run record: one per model × benchmark × format, written atomically as JSON next to its
- * predictions. Everything a reported number depends on is in here (DESIGN.md "Habits").
+ * predictions. Everything a reported number depends on is in here.
  */
 export interface RunRecord {
   schema: 'flan-eval/run-record@1';

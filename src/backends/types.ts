@@ -1,5 +1,5 @@
 /**
- * The backend contract (DESIGN.md): a model is something that continues text greedily until a stop, and
+ * The backend contract: a model is something that continues text greedily until a stop, and
  * that scores continuations by log-likelihood. Benchmarks and the runner depend on this and nothing
  * else, so another runtime (an HTTP API, another ONNX layout) only has to implement these few methods.
  */
