@@ -31,7 +31,7 @@ export class InternalError extends Error {
 }
 
 /**
- * Exit codes of SPEC §5. `internal` (a bug) has a code of its own so that CI can tell a crash from a
+ * Exit codes of docs/protocol.md §5. `internal` (a bug) has a code of its own so that CI can tell a crash from a
  * regression or from failed examples (both 1). 3 is the code the protocol fixes; 64–78 (sysexits) were
  * considered, but scripts written against the protocol already test for 3.
  */

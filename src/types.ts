@@ -7,13 +7,13 @@
 export const BENCHMARKS = ['mmlu', 'bbh', 'tydiqa', 'mgsm'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
-/** The prompt format: SPEC §3's four formats are shots ∈ {0, N} × cot. */
+/** The prompt format: docs/protocol.md §3's four formats are shots ∈ {0, N} × cot. */
 export interface PromptFormat {
   cot: boolean;
   shots: number;
 }
 
-/** What to evaluate inside one benchmark (SPEC §5 filters). */
+/** What to evaluate inside one benchmark (docs/protocol.md §5 filters). */
 export interface Selection {
   /** MMLU subjects or BBH tasks; MGSM/TyDiQA languages (codes or names). Empty/undefined = all. */
   tasks?: string[];

@@ -42,7 +42,7 @@ export interface BackendInfo {
   runtime: string;
 }
 
-/** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized`. */
+/** ONNX file variants of an export (docs/protocol.md §6): fp32, `_fp16`, `_quantized`. */
 export const DTYPES = ['fp32', 'fp16', 'q8'] as const;
 export type Dtype = (typeof DTYPES)[number];
 

@@ -6,7 +6,7 @@ import type { BenchmarkName, BenchmarkScore, ItemScore, PromptFormat, PromptItem
  */
 export interface BenchmarkAdapter {
   readonly name: BenchmarkName;
-  /** Paper defaults (SPEC §3): mmlu 5, bbh 3, tydiqa 1, mgsm 8. */
+  /** Paper defaults (docs/protocol.md §3): mmlu 5, bbh 3, tydiqa 1, mgsm 8. */
   readonly defaultShots: number;
   /** Whether `--split` means anything (MMLU only). */
   readonly splits?: readonly string[];
@@ -30,7 +30,7 @@ export interface BenchmarkAdapter {
   maxNewTokens(format: PromptFormat): number;
 
   /**
-   * Score one raw model output: cut it at the item's first stop sequence, extract the answer (SPEC §4)
+   * Score one raw model output: cut it at the item's first stop sequence, extract the answer (docs/protocol.md §4)
    * and compare it with the target. Also used for `--scoring loglik`, where `prediction` is the chosen
    * choice's continuation (e.g. " (B)").
    */
@@ -46,7 +46,7 @@ export interface BenchmarkAdapter {
 
 /** A prompt item plus what the runner needs to decode it. */
 export interface PreparedItem extends PromptItem {
-  /** Stop sequences for generation (SPEC §4), e.g. ["\n\nQ:"]; the end-of-sequence token always stops. */
+  /** Stop sequences for generation (docs/protocol.md §4), e.g. ["\n\nQ:"]; the end-of-sequence token always stops. */
   stop: string[];
 }
 

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import type { BenchmarkName, PromptFormat, Selection } from '../types.js';
 
 /**
- * The flags that pick a prompt format and a selection of examples (SPEC §3, §5), shared by `prompts`,
+ * The flags that pick a prompt format and a selection of examples (docs/protocol.md §3, §5), shared by `prompts`,
  * `score` and `run`: declare them with `formatOptions`, read them with `readFormatFlags`, and turn them
  * into one benchmark's PromptFormat and Selection with `formatFor` (shots default per benchmark).
  */

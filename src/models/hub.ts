@@ -9,7 +9,7 @@ import { checkHubId, DTYPE_SUFFIX, MANIFEST_FORMAT, modelCacheDir, readManifest,
 import { readOnnxSummary } from './onnxParams.js';
 
 /**
- * `models pull`: fetch the files of one ONNX export (SPEC §6) from the Hugging Face Hub's
+ * `models pull`: fetch the files of one ONNX export (docs/protocol.md §6) from the Hugging Face Hub's
  * `<endpoint>/<repo>/resolve/<revision>/<path>` URLs into the model cache.
  *
  * - endpoint: `$HF_ENDPOINT` (a mirror, or a test server), else https://huggingface.co;
@@ -213,7 +213,7 @@ function explain(e: unknown, c: Ctx): unknown {
         { cause: e },
       );
     }
-    return new UsageError(`${c.id}@${c.revision} has no ${c.path} (HTTP 404); flan-eval needs it (SPEC §6 model layout)`, { cause: e });
+    return new UsageError(`${c.id}@${c.revision} has no ${c.path} (HTTP 404); flan-eval needs it (docs/protocol.md §6 model layout)`, { cause: e });
   }
   return new UsageError(`cannot download ${c.id}/${c.path}: ${e.detail}; try again later, ${byHand}`, { cause: e });
 }

@@ -23,7 +23,7 @@ export interface RunUnit {
   maxNewTokens?: number;
   /**
    * Overrides the benchmark's stop sequences for generation (EOS always stops). Scoring still cuts each
-   * prediction at the benchmark's own stop sequence (SPEC §4).
+   * prediction at the benchmark's own stop sequence (docs/protocol.md §4).
    */
   stop?: string[];
 }

@@ -174,7 +174,7 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     await serveRepo('test-org/no-tokenizer', 'main', { 'config.json': 'config.json', 'tokenizer_config.json': 'tokenizer_config.json', 'onnx/encoder_model.onnx': 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx': 'onnx/decoder_model_merged.onnx' });
     const r = await runCli(['models', 'pull', 'test-org/no-tokenizer'], { env: env() });
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim().split('\n').pop(), 'flan-eval: test-org/no-tokenizer@main has no tokenizer.json (HTTP 404); flan-eval needs it (SPEC §6 model layout)');
+    assert.equal(r.stderr.trim().split('\n').pop(), 'flan-eval: test-org/no-tokenizer@main has no tokenizer.json (HTTP 404); flan-eval needs it (docs/protocol.md §6 model layout)');
     assert.deepEqual(await files(join(cache, 'models', 'test-org--no-tokenizer')), []);
 
     await serveRepo('test-org/bad-etag', 'main', { ...BASE, 'onnx/encoder_model.onnx': 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx': 'onnx/decoder_model_merged.onnx' }, { badEtag: 'onnx/encoder_model.onnx' });

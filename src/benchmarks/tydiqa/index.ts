@@ -11,7 +11,7 @@ import { scoreAgainstGolds } from './squad.js';
 
 const DEFAULT_SHOTS = 1;
 
-/** SPEC §4: the paper's TyDiQA average is over the 8 languages other than English (reported alone). */
+/** docs/protocol.md §4: the paper's TyDiQA average is over the 8 languages other than English (reported alone). */
 export const TYDIQA_EXCLUDED_FROM_AVERAGE = ['english'];
 
 /** `--languages` also accepts ISO 639-1 codes. */

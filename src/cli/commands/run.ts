@@ -32,7 +32,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     y
       .positional('benchmarks', { type: 'string', array: true, description: 'mmlu, bbh, tydiqa, mgsm (or use --suite)' })
       .options(formatOptions)
-      .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (SPEC §6 layout) or a pulled hub id; repeat for several models' })
+      .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (docs/protocol.md §6 layout) or a pulled hub id; repeat for several models' })
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
       .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })

@@ -10,7 +10,7 @@ import { describeFormat, formatOptions, parseFormatFlags } from '../format-flags
 /**
  * `flan-eval score <benchmark>`: score predictions from any source (`{"id", "prediction"}` lines, e.g.
  * the predictions JSONL of `run`, or another system's outputs for the prompts of `flan-eval prompts`)
- * with the benchmark's SPEC §4 rules. Items without a prediction count as wrong and are reported.
+ * with the benchmark's docs/protocol.md §4 rules. Items without a prediction count as wrong and are reported.
  */
 export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'score <benchmark>',
@@ -92,7 +92,7 @@ export async function readPredictionFile(file: string): Promise<PredictionInput[
   return out;
 }
 
-/** SPEC §5 `--json`: `{"benchmark", "cot", "score", "tasks": {name: {"score", "n"}}}` plus stderr, missing, format. */
+/** docs/protocol.md §5 `--json`: `{"benchmark", "cot", "score", "tasks": {name: {"score", "n"}}}` plus stderr, missing, format. */
 export function scoreJson(result: BenchmarkScore, format: PromptFormat, selection: Selection, items: readonly PreparedItem[], missing: number): object {
   return {
     benchmark: result.benchmark,

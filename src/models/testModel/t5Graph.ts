@@ -4,7 +4,7 @@ import type { GraphMsg } from '../../onnx/proto.js';
 
 /**
  * The T5 v1.1 / Flan-T5 architecture as ONNX graphs, with the file names and the input and output names of
- * the Transformers.js / Optimum exports (SPEC §6): gated-GELU feed-forward, RMS norm without bias,
+ * the Transformers.js / Optimum exports (docs/protocol.md §6): gated-GELU feed-forward, RMS norm without bias,
  * relative position buckets (one learned table per stack, shared by its layers), no 1/sqrt(d) scaling in
  * attention, untied LM head without rescaling.
  *
