@@ -9,6 +9,7 @@ import { sha256, writeFileAtomic } from '../util/fs.js';
 import { hashFiles } from './hashing.js';
 import { Progress } from './progress.js';
 import { inShard, type Shard } from './shard.js';
+import { isPerExampleFailure } from './failures.js';
 import { PredictionStore } from './store.js';
 import { VERSION } from '../version.js';
 import { compareIds } from './ids.js';
@@ -122,13 +123,16 @@ export async function evaluateUnit(
     let lines: PredictionLine[];
     try {
       lines = await predict(backend, batch, unit, maxNewTokens, promptHash);
-    } catch {
-      // Isolate the failing example(s): retry one by one, recording each error that remains.
+    } catch (batchError) {
+      // Isolate the failing example(s): retry one by one, recording each runtime error that remains. A bug
+      // (TypeError, InternalError, …) is never recorded as a failed example: it stops the run (failures.ts).
+      if (!isPerExampleFailure(batchError)) throw batchError;
       lines = [];
       for (const item of batch) {
         try {
           lines.push(...(await predict(backend, [item], unit, maxNewTokens, promptHash)));
         } catch (e) {
+          if (!isPerExampleFailure(e)) throw e;
           lines.push({ id: item.id, task: item.task, promptHash: promptHash.get(item.id)!, prediction: '', answer: '', correct: false, error: String((e as Error)?.message ?? e).split('\n')[0]! });
         }
       }
@@ -140,11 +144,23 @@ export async function evaluateUnit(
     generatedTokens += tokens;
     progress.advance(lines.length, tokens);
   };
+  // The first error that stops the run: queued batches are skipped, those in flight finish and are written
+  // (so a rerun resumes after the fix), then it is rethrown.
+  const stopping: { error: unknown }[] = [];
+  const guarded = async (b: PreparedItem[]): Promise<void> => {
+    if (stopping.length) return;
+    try {
+      await runBatch(b);
+    } catch (error) {
+      stopping.push({ error });
+    }
+  };
   try {
-    await Promise.all(batches.map((b) => limit(() => runBatch(b))));
+    await Promise.all(batches.map((b) => limit(() => guarded(b))));
   } finally {
     await store.close();
   }
+  if (stopping.length) throw stopping[0]!.error;
   progress.finish();
   // Done means a line for this very prompt (an error line counts: that example was tried and recorded).
   const done = items.filter((i) => store.existing.get(i.id)?.promptHash === promptHash.get(i.id)).length;

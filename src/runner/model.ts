@@ -11,15 +11,12 @@ import { hashFiles } from './hashing.js';
 export async function modelMeta(backend: OnnxSeq2SeqBackend, displayName: string): Promise<RunRecord['model']> {
   const { dir, files: rel, dtype } = backend.info;
   const { files, hash } = await hashFiles(dir, rel.map((f) => join(dir, f)));
-  let params: number | null;
   const onnx = rel.filter((f) => f.endsWith('.onnx') && !f.includes('with_past'));
-  try {
-    const counts = await Promise.all(onnx.map((f) => countOnnxParams(join(dir, f))));
-    const cfg = backend.modelConfig;
-    const sharedEmbedding = cfg.dModel ? cfg.vocabSize * cfg.dModel : 0;
-    params = counts.reduce((a, b) => a + b, 0) - (onnx.length > 1 ? sharedEmbedding : 0);
-  } catch {
-    params = null; // e.g. weights in external-data files we do not read; the record says "unknown"
-  }
+  // No catch: the backend has just loaded these files, so a failure to read them is a broken file (a
+  // UsageError naming it) or a bug, never a reason to write "params unknown" into the record.
+  const counts = await Promise.all(onnx.map((f) => countOnnxParams(join(dir, f))));
+  const cfg = backend.modelConfig;
+  const sharedEmbedding = cfg.dModel ? cfg.vocabSize * cfg.dModel : 0;
+  const params = counts.reduce((a, b) => a + b, 0) - (onnx.length > 1 ? sharedEmbedding : 0);
   return { name: displayName, path: dir, params, dtype, files, hash };
 }

@@ -1,6 +1,7 @@
 import { open, readFile, rename, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { PredictionLine } from '../types.js';
+import { InputError } from '../errors.js';
 import { fsError, parseJson, writeFileAtomic } from '../util/fs.js';
 
 /**
@@ -22,12 +23,7 @@ export class PredictionStore {
   static async open(path: string, configHash: string): Promise<PredictionStore> {
     const statePath = `${path}.state.json`;
     let movedAside: string | null = null;
-    let previous: string | null;
-    try {
-      previous = (parseJson(await readFile(statePath, 'utf8'), statePath) as { configHash?: string }).configHash ?? null;
-    } catch {
-      previous = null;
-    }
+    const previous = await readState(statePath);
     const existing = new Map<string, PredictionLine>();
     let content: string | null;
     try {
@@ -79,4 +75,30 @@ export class PredictionStore {
     await this.handle.sync().catch(() => undefined);
     await this.handle.close();
   }
+}
+
+/**
+ * The configuration hash a predictions file was made under, or null when there is no state file (a first
+ * run, or predictions from elsewhere: never reused). A state file that exists but cannot be read is not a
+ * configuration change: guessing would move good predictions aside or mix in bad ones, so it stops the run
+ * with the file named (a UsageError: the user decides).
+ */
+async function readState(statePath: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await readFile(statePath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') return null;
+    throw fsError(e, statePath);
+  }
+  const hint = 'delete it to start this run unit afresh (its predictions are then moved aside, not deleted)';
+  let value: unknown;
+  try {
+    value = parseJson(text, statePath);
+  } catch {
+    throw new InputError(statePath, `the resume state is not valid JSON; ${hint}`);
+  }
+  const hash = (value as { configHash?: unknown } | null)?.configHash;
+  if (typeof hash !== 'string') throw new InputError(statePath, `the resume state has no "configHash"; ${hint}`);
+  return hash;
 }

@@ -1,3 +1,4 @@
+import { InternalError } from '../../errors.js';
 import { DataType } from '../../onnx/proto.js';
 import { GraphBuilder, type Dim } from '../../onnx/graph.js';
 import type { GraphMsg } from '../../onnx/proto.js';
@@ -86,7 +87,7 @@ class T5Builder {
   w(name: string): string {
     if (!this.g.initializers.some((t) => t.name === name)) {
       const t = this.weights.get(name);
-      if (!t) throw new Error(`no weight ${name}`);
+      if (!t) throw new InternalError(`no weight ${name}`);
       this.g.weight(name, t.dims, t.data);
     }
     return name;
