@@ -99,7 +99,7 @@ export async function evaluateUnit(
   const base = join(settings.outDir, modelSlug(model.name), unitStem(unit, settings.shard));
   const recordPath = `${base}.json`;
   const predictionsPath = `${base}.predictions.jsonl`;
-  const store = await PredictionStore.open(predictionsPath, configHash);
+  const store = await PredictionStore.open(predictionsPath, configHash, model);
   if (store.movedAside && !settings.quiet) {
     process.stderr.write(`flan-eval: ${predictionsPath} was made with another configuration; moved it to ${basename(store.movedAside)} and starting afresh\n`);
   }

@@ -1,7 +1,10 @@
 import { open, readFile, rename, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { PredictionLine } from '../types.js';
-import { InputError } from '../errors.js';
+import type { PredictionLine, RunRecord } from '../types.js';
+
+/** What identifies the model a predictions file belongs to. */
+export type ModelIdentity = Pick<RunRecord['model'], 'name' | 'path' | 'hash'>;
+import { InputError, UsageError } from '../errors.js';
 import { fsError, parseJson, writeFileAtomic } from '../util/fs.js';
 
 /**
@@ -20,10 +23,22 @@ export class PredictionStore {
     readonly movedAside: string | null,
   ) {}
 
-  static async open(path: string, configHash: string): Promise<PredictionStore> {
+  /**
+   * `model` names the model the predictions are for. A file made by another model that merely has the same
+   * folder name (a different path and different files) is refused rather than moved aside: two models would
+   * otherwise take turns overwriting one folder of results.
+   */
+  static async open(path: string, configHash: string, model?: ModelIdentity): Promise<PredictionStore> {
     const statePath = `${path}.state.json`;
     let movedAside: string | null = null;
-    const previous = await readState(statePath);
+    const state = await readState(statePath);
+    const previous = state?.configHash ?? null;
+    const owner = state?.model;
+    if (model && owner && owner.path !== model.path && owner.hash !== model.hash) {
+      throw new UsageError(
+        `${path} holds the predictions of another model named "${model.name}" (${owner.path}); ${model.path} would overwrite them. Give one model folder another name, or use another --out`,
+      );
+    }
     const existing = new Map<string, PredictionLine>();
     let content: string | null;
     try {
@@ -51,7 +66,7 @@ export class PredictionStore {
         }
       }
     }
-    await writeFileAtomic(statePath, `${JSON.stringify({ configHash })}\n`);
+    await writeFileAtomic(statePath, `${JSON.stringify({ configHash, ...(model ? { model: { path: model.path, hash: model.hash } } : {}) })}\n`);
     let handle: FileHandle;
     try {
       handle = await open(path, 'a');
@@ -83,7 +98,7 @@ export class PredictionStore {
  * configuration change: guessing would move good predictions aside or mix in bad ones, so it stops the run
  * with the file named (a UsageError: the user decides).
  */
-async function readState(statePath: string): Promise<string | null> {
+async function readState(statePath: string): Promise<{ configHash: string; model?: { path: string; hash: string } } | null> {
   let text: string;
   try {
     text = await readFile(statePath, 'utf8');
@@ -100,5 +115,6 @@ async function readState(statePath: string): Promise<string | null> {
   }
   const hash = (value as { configHash?: unknown } | null)?.configHash;
   if (typeof hash !== 'string') throw new InputError(statePath, `the resume state has no "configHash"; ${hint}`);
-  return hash;
+  const model = (value as { model?: { path?: unknown; hash?: unknown } }).model;
+  return { configHash: hash, ...(typeof model?.path === 'string' && typeof model.hash === 'string' ? { model: { path: model.path, hash: model.hash } } : {}) };
 }

@@ -1,4 +1,4 @@
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { OnnxSeq2SeqBackend } from '../../backends/onnx/seq2seq.js';
 import type { Dtype } from '../../backends/types.js';
@@ -6,7 +6,7 @@ import type { PreparedBenchmark } from '../../benchmarks/adapter.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { resolveModel } from '../../models/resolve.js';
-import { evaluateUnit, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
+import { evaluateUnit, modelSlug, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
 import { modelMeta } from '../../runner/model.js';
 import { distributeNames } from '../../runner/selection.js';
 import { parseShard } from '../../runner/shard.js';
@@ -115,10 +115,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       const prepared = new Map<RunUnit, PreparedBenchmark>();
       for (const u of units) prepared.set(u, await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection));
-      for (const spec of argv.model as string[]) {
-        const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
-        // A folder is named by its last component; a hub id keeps its owner/name.
-        const name = resolve(spec) === dir ? basename(dir) : spec;
+      for (const { spec, dir, name } of await resolveModels(argv.model as string[], argv.dtype as Dtype, settings.outDir)) {
         const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
         try {
           if (backend.modelConfig.testModel && !settings.quiet) {
@@ -165,4 +162,26 @@ function summaryTable(outcomes: readonly UnitOutcome[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |\n`;
   return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
+}
+
+/**
+ * Resolve every --model before any runs. A folder is named by its last component, a hub id keeps its
+ * owner/name; results go to `<out>/<name>/`. Two different models with one name (`--model a/m --model b/m`)
+ * would share that folder, so they are refused here; the same model given twice runs once.
+ */
+async function resolveModels(specs: readonly string[], dtype: Dtype, outDir: string): Promise<{ spec: string; dir: string; name: string }[]> {
+  const out: { spec: string; dir: string; name: string }[] = [];
+  for (const spec of specs) {
+    const dir = await resolveModel(spec, { dtype });
+    const name = resolve(spec) === dir ? basename(dir) : spec;
+    if (out.some((m) => m.dir === dir)) continue;
+    const clash = out.find((m) => modelSlug(m.name) === modelSlug(name));
+    if (clash) {
+      throw new UsageError(
+        `--model ${clash.spec} and --model ${spec} are different models with one name, "${name}": both would write ${join(outDir, modelSlug(name))}/. Rename one folder, or run them with different --out`,
+      );
+    }
+    out.push({ spec, dir, name });
+  }
+  return out;
 }
