@@ -129,6 +129,8 @@ export interface RunRecord {
   /** Hash of everything that makes predictions comparable (model, data, prompts, decoding, scoring). */
   configHash: string;
   selection: { tasks: string[] | null; limit: number | null; shard: { index: number; count: number } | null };
+  /** Expected tasks that had no data files: the score covers the others only (a partial record). */
+  missingTasks?: string[];
   result: BenchmarkScore;
   n: number;
   failed: number;

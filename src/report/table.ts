@@ -84,6 +84,7 @@ function partialReason(r: RunRecord): string | null {
   if (r.selection.tasks) reasons.push(`${r.selection.tasks.length} selected task${r.selection.tasks.length === 1 ? '' : 's'}`);
   if (r.selection.limit !== null) reasons.push(`first ${r.selection.limit} examples per task`);
   if (r.selection.shard) reasons.push(`shard ${r.selection.shard.index + 1}/${r.selection.shard.count}`);
+  if (r.missingTasks?.length) reasons.push(`${r.missingTasks.length} task${r.missingTasks.length === 1 ? '' : 's'} missing from the data (${r.missingTasks.join(', ')})`);
   if (r.failed > 0) reasons.push(`${r.failed} failed example${r.failed === 1 ? '' : 's'} counted wrong`);
   const missing = Object.values(r.result.tasks).reduce((a, t) => a + (t.missing ?? 0), 0);
   if (missing > 0) reasons.push(`${missing} example${missing === 1 ? '' : 's'} without a prediction counted wrong`);

@@ -62,6 +62,7 @@ export const runRecordSchema = z.object({
     limit: z.number().int().nullable(),
     shard: z.object({ index: z.number().int(), count: z.number().int() }).nullable(),
   }),
+  missingTasks: z.array(z.string()).optional(),
   result: benchmarkScoreSchema,
   n: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),

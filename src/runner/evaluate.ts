@@ -27,6 +27,8 @@ export interface RunUnit {
    * prediction at the benchmark's own stop sequence (docs/protocol.md §4).
    */
   stop?: string[];
+  /** Expected tasks with no data files (runner/coverage.ts); the record lists them and reads as partial. */
+  missingTasks?: string[];
 }
 
 export interface RunSettings {
@@ -190,6 +192,7 @@ export async function evaluateUnit(
     promptsHash,
     configHash,
     selection: { tasks: unit.selection.tasks ?? null, limit: unit.selection.limit ?? null, shard: settings.shard },
+    ...(unit.missingTasks?.length ? { missingTasks: [...unit.missingTasks] } : {}),
     result: adapter.aggregate(items, scores),
     n: items.length,
     failed,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fixturesDir, runCli, tempDir } from '../helpers/cli.js';
@@ -54,5 +54,50 @@ describe('run: two models with the same folder name', () => {
     const r = await runCli([...quick(out, '--json'), '--model', modelA, '--model', modelA]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).runs.length, 1);
+  });
+});
+
+describe('run: expected tasks whose data files are missing', () => {
+  async function dataWithout(rel: string): Promise<string> {
+    const dir = await tempDir();
+    await cp(DATA, dir, { recursive: true });
+    await rm(join(dir, rel));
+    return dir;
+  }
+  const mmluRun = (data: string, out: string, ...extra: string[]) => ['run', 'mmlu', '--model', modelA, '--limit', '1', '--data-dir', data, '--out', out, '--max-new-tokens', '4', '--quiet', ...extra];
+
+  test('are named on stderr before the run (even with --quiet), recorded, and the report marks the score partial', async () => {
+    const data = await dataWithout('mmlu/val/world_religions_val.csv');
+    const out = await tempDir();
+    const r = await runCli(mmluRun(data, out));
+    assert.equal(r.code, 0, r.stderr);
+    const warning = r.stderr.split('\n').find((l) => l.startsWith('flan-eval: warning: mmlu: '));
+    assert.ok(warning, r.stderr);
+    assert.match(warning, new RegExp(`^flan-eval: warning: mmlu: 55 of 57 expected tasks have no data files in ${data}: abstract_algebra, .*, world_religions\\. They are not evaluated`));
+    assert.doesNotMatch(warning, /college_mathematics|high_school_geography/);
+    const record = JSON.parse(await readFile(join(out, 'm', 'mmlu_direct_5shot_val_limit1.json'), 'utf8'));
+    assert.equal(record.missingTasks.length, 55);
+    assert.ok(record.missingTasks.includes('world_religions'));
+    assert.deepEqual(Object.keys(record.result.tasks), ['college_mathematics', 'high_school_geography']);
+    const report = await runCli(['report', out]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /\* m, MMLU[^:]*: .*55 tasks missing from the data \(abstract_algebra, /);
+  });
+
+  test('--strict refuses them with one line (exit 2) and writes nothing', async () => {
+    const data = await dataWithout('mmlu/val/world_religions_val.csv');
+    const out = await tempDir();
+    const r = await runCli(mmluRun(data, out, '--strict'));
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^flan-eval: --strict: mmlu: 55 of 57 expected tasks have no data files .*world_religions; run `flan-eval data fetch mmlu`/);
+    assert.deepEqual(await readdir(out), []);
+  });
+
+  test('a --tasks selection only expects the tasks it names', async () => {
+    const out = await tempDir();
+    const r = await runCli([...mmluRun(DATA, out), '--tasks', 'world_religions', '--strict']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning/);
   });
 });

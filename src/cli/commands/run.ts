@@ -11,6 +11,7 @@ import { modelMeta } from '../../runner/model.js';
 import { distributeNames } from '../../runner/selection.js';
 import { parseShard } from '../../runner/shard.js';
 import { loadSuite } from '../../runner/suite.js';
+import { checkCoverage } from '../../runner/coverage.js';
 import type { ScoringMode } from '../../types.js';
 import { fetchData } from '../../data/fetch.js';
 import { loadPins } from '../../data/pins.js';
@@ -44,6 +45,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('stop', { type: 'string', array: true, description: "override the stop sequences for generation (repeat it; shell escapes such as $'\\n' for newlines)" })
       .option('shard', { type: 'string', description: 'i/n: evaluate only shard i of n (0-based); combine with `flan-eval merge`' })
       .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
+      .option('strict', { type: 'boolean', default: false, description: 'refuse to run when expected tasks (MMLU subjects, BBH tasks, MGSM languages) have no data files' })
       .option('download', { type: 'boolean', default: false, description: 'fetch missing benchmark data first (as `flan-eval data fetch`; $FLAN_EVAL_MIRROR is honoured)' })
       .option('quiet', { type: 'boolean', default: false, description: 'no progress on stderr' })
       .option('json', { type: 'boolean', default: false, description: 'print one JSON document with the results' })
@@ -115,6 +117,9 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       const prepared = new Map<RunUnit, PreparedBenchmark>();
       for (const u of units) prepared.set(u, await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection));
+      // Expected tasks whose files are missing: named now, recorded in each record (marked partial).
+      const missing = checkCoverage([...prepared].map(([unit, p]) => ({ unit, prepared: p })), await loadPins(), flags.dataDir, argv.strict === true);
+      for (const u of units) if (missing.get(u)?.length) u.missingTasks = missing.get(u)!;
       for (const { spec, dir, name } of await resolveModels(argv.model as string[], argv.dtype as Dtype, settings.outDir)) {
         const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
         try {
