@@ -24,7 +24,7 @@ export interface BenchmarkAdapter {
    * sorted by name, examples in file order). `files` lists every data file read (absolute paths), so
    * run records can hash them. Unknown tasks/languages throw a UsageError with "did you mean".
    */
-  prepare(dataDir: string, format: PromptFormat, selection: Selection): Promise<PreparedBenchmark>;
+  prepare(dataDir: string, format: PromptFormat, selection: Selection, purpose?: PreparePurpose): Promise<PreparedBenchmark>;
 
   /** Default greedy-decoding budget for the format (e.g. small for direct answers, larger for CoT). */
   maxNewTokens(format: PromptFormat): number;
@@ -55,4 +55,15 @@ export interface PreparedBenchmark {
   files: string[];
   /** The tasks selected (canonical names), even those with zero items. */
   tasks: string[];
+  /**
+   * False when a file that only shapes the prompts was absent and `purpose` was `score` (TyDiQA's train
+   * file, which only supplies exemplars): the items score exactly, but their prompts are not those a run used.
+   */
+  promptsExact?: boolean;
 }
+
+/**
+ * `evaluate` (default) needs the exact prompts; `score` needs only ids, targets and scoring rules, so files
+ * that only feed the prompts may be absent.
+ */
+export type PreparePurpose = 'evaluate' | 'score';

@@ -28,7 +28,8 @@ export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
     const file = argv.predictions;
     if (typeof file !== 'string' || file === '') throw new UsageError('--predictions needs a file name');
     const predictions = await readPredictionFile(file);
-    const { items } = await adapter.prepare(dataDir, format, selection);
+    const { items, promptsExact } = await adapter.prepare(dataDir, format, selection, 'score');
+    if (promptsExact === false) notice(`${adapter.name}: scoring without the files that only shape the prompts (exemplars); predictions are not checked against their prompts`);
 
     const byId = new Map(items.map((i) => [i.id, i]));
     const scores = new Map<string, ItemScore>();
@@ -39,7 +40,7 @@ export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
         throw new InputError(file, `id "${p.id}" is not among the ${items.length} selected ${adapter.name} items; check the benchmark and --tasks/--languages, --split, --limit`, p.line);
       }
       // run's predictions carry the hash of the prompt they answered: a mismatch means other format flags.
-      if (p.promptHash !== undefined && p.promptHash !== sha256(item.prompt)) changedPrompts++;
+      if (promptsExact !== false && p.promptHash !== undefined && p.promptHash !== sha256(item.prompt)) changedPrompts++;
       scores.set(p.id, adapter.scoreItem(item, p.prediction, format));
     }
     const result = adapter.aggregate(items, scores);
