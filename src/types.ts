@@ -87,6 +87,10 @@ export interface BenchmarkScore {
 export interface PredictionLine {
   id: string;
   task: string;
+  /** The gold answer, as `prompts` writes it (TyDiQA: the first gold answer; scoring uses all). */
+  target?: string;
+  /** The exact prompt (`run --save-prompts` only). */
+  prompt?: string;
   /** sha256 of the exact prompt string; resume and `compare` use it to detect prompt changes. */
   promptHash: string;
   prediction: string;

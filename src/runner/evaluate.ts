@@ -38,6 +38,8 @@ export interface RunSettings {
   concurrency: number;
   shard: Shard | null;
   quiet: boolean;
+  /** Write each example's prompt into its predictions line (`run --save-prompts`). */
+  savePrompts?: boolean;
   /** Set by the SIGINT handler: no new batches start; in-flight ones finish and are written. */
   interrupt: { requested: boolean };
 }
@@ -135,7 +137,7 @@ export async function evaluateUnit(
           lines.push(...(await predict(backend, [item], unit, maxNewTokens, promptHash)));
         } catch (e) {
           if (!isPerExampleFailure(e)) throw e;
-          lines.push({ id: item.id, task: item.task, promptHash: promptHash.get(item.id)!, prediction: '', answer: '', correct: false, error: String((e as Error)?.message ?? e).split('\n')[0]! });
+          lines.push({ id: item.id, task: item.task, target: item.target, promptHash: promptHash.get(item.id)!, prediction: '', answer: '', correct: false, error: String((e as Error)?.message ?? e).split('\n')[0]! });
         }
       }
     }
@@ -179,7 +181,11 @@ export async function evaluateUnit(
   }
   // Rewrite the predictions in id order, one line per id (a retried error leaves two lines behind): the
   // finished file is the same whatever the batch size, concurrency, shard or resume point.
-  await writeFileAtomic(predictionsPath, items.map((i) => i.id).sort(compareIds).map((id) => `${JSON.stringify(store.existing.get(id))}\n`).join(''));
+  // Every line gets its target, and with --save-prompts its prompt (lines an earlier run predicted too);
+  // without --save-prompts no prompt is kept, so the file depends only on this run's flags.
+  const byIdAll = new Map(items.map((i) => [i.id, i]));
+  const finalLine = (id: string) => withTargetAndPrompt(store.existing.get(id)!, byIdAll.get(id)!.target, settings.savePrompts ? byIdAll.get(id)!.prompt : undefined);
+  await writeFileAtomic(predictionsPath, items.map((i) => i.id).sort(compareIds).map((id) => `${JSON.stringify(finalLine(id))}\n`).join(''));
   const wallSeconds = (Date.now() - started) / 1000;
   const record: RunRecord = {
     schema: 'flan-eval/run-record@1',
@@ -213,13 +219,21 @@ export async function evaluateUnit(
 
 /** The line with its score, keys in a fixed order (id, task, promptHash, prediction, answer, correct, …). */
 function withScore(l: PredictionLine, s: ItemScore): PredictionLine {
-  const { id, task, promptHash, prediction, ...rest } = l;
-  return { id, task, promptHash, prediction, answer: s.answer, correct: s.correct, ...(s.metrics ? { metrics: s.metrics } : {}), ...(rest.loglik ? { loglik: rest.loglik } : {}), ...(rest.tokens !== undefined ? { tokens: rest.tokens } : {}) };
+  const { id, task, target, promptHash, prediction, ...rest } = l;
+  return { id, task, ...(target !== undefined ? { target } : {}), promptHash, prediction, answer: s.answer, correct: s.correct, ...(s.metrics ? { metrics: s.metrics } : {}), ...(rest.loglik ? { loglik: rest.loglik } : {}), ...(rest.tokens !== undefined ? { tokens: rest.tokens } : {}) };
+}
+
+/** The line with `target`, then `prompt` (none when undefined), after id and task; other keys keep their order. */
+function withTargetAndPrompt(l: PredictionLine, target: string, prompt: string | undefined): PredictionLine {
+  const { id, task, target: _target, prompt: _prompt, ...rest } = l;
+  void _target;
+  void _prompt;
+  return { id, task, target, ...(prompt !== undefined ? { prompt } : {}), ...rest };
 }
 
 /** Run one batch through the backend; lines carry the raw prediction (scored by the caller). */
 async function predict(backend: ModelBackend, batch: PreparedItem[], unit: RunUnit, maxNewTokens: number, promptHash: Map<string, string>): Promise<PredictionLine[]> {
-  const base = (i: PreparedItem) => ({ id: i.id, task: i.task, promptHash: promptHash.get(i.id)!, prediction: '', answer: '', correct: false });
+  const base = (i: PreparedItem) => ({ id: i.id, task: i.task, target: i.target, promptHash: promptHash.get(i.id)!, prediction: '', answer: '', correct: false });
   if (unit.scoring === 'loglik') {
     const ll = await backend.loglik(batch.map((i) => ({ context: i.prompt, continuations: i.choices! })));
     return batch.map((item, k) => {

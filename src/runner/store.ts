@@ -1,10 +1,12 @@
-import { open, readFile, rename, truncate } from 'node:fs/promises';
+import { appendFile, open, readFile, rename, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { PredictionLine, RunRecord } from '../types.js';
 
 /** What identifies the model a predictions file belongs to. */
 export type ModelIdentity = Pick<RunRecord['model'], 'name' | 'path' | 'hash'>;
 import { InputError, UsageError } from '../errors.js';
+import { parsePredictionLine } from '../results/read.js';
+import { parsePredictions } from '../results/predictionsJsonl.js';
 import { fsError, parseJson, writeFileAtomic } from '../util/fs.js';
 
 /**
@@ -12,7 +14,8 @@ import { fsError, parseJson, writeFileAtomic } from '../util/fs.js';
  * configuration those predictions belong to.
  *
  * Crash safety: a line is appended whole in one write; if the process is killed mid-write, the file can
- * end in a partial line, which `open` cuts off (everything before it is intact). Predictions made under
+ * end in a partial line, which `open` cuts off (everything before it is intact). A corrupt line elsewhere
+ * cannot come from a kill and stops the run, naming the file and line. Predictions made under
  * another configuration are never reused: the old file is moved aside, not deleted.
  */
 export class PredictionStore {
@@ -53,18 +56,12 @@ export class PredictionStore {
         throw fsError(e, path);
       });
     } else if (content !== null) {
-      const end = content.lastIndexOf('\n') + 1;
-      if (end < content.length) await truncate(path, Buffer.byteLength(content.slice(0, end)));
-      for (const line of content.slice(0, end).split('\n')) {
-        if (!line) continue;
-        try {
-          const p = JSON.parse(line) as PredictionLine;
-          // A later line for the same id (a retried error) supersedes the earlier one.
-          if (typeof p.id === 'string') existing.set(p.id, p);
-        } catch {
-          // A corrupt line cannot come from a kill (lines are written whole); skip it, the item reruns.
-        }
-      }
+      // The shared predictions policy (results/predictionsJsonl.ts): a torn last line (a kill mid-write) is
+      // cut off and its example predicted again; a retried example's later line replaces its error line.
+      const parsed = parsePredictions(content, path, (value, line) => parsePredictionLine(value, path, line));
+      if (parsed.torn) await truncate(path, parsed.torn.keepBytes);
+      else if (content.length > 0 && !content.endsWith('\n')) await appendFile(path, '\n'); // a whole line without its newline
+      for (const p of parsed.lines) existing.set(p.id, p);
     }
     await writeFileAtomic(statePath, `${JSON.stringify({ configHash, ...(model ? { model: { path: model.path, hash: model.hash } } : {}) })}\n`);
     let handle: FileHandle;

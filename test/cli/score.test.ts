@@ -127,7 +127,7 @@ describe('flan-eval score: errors exit 2 with one line', () => {
 
   it('a line that is not JSON, or has no prediction', async () => {
     const bad = await writeJsonl([{ id: 'bbh/snarks/0', prediction: '(A)' }], '{"id": "bbh/snarks/1", "prediction": \n');
-    assertOneLineError(await runCli(['score', 'bbh', '--predictions', bad, '--data-dir', dataDir]), new RegExp(`${bad}:2: not a JSON object`));
+    assertOneLineError(await runCli(['score', 'bbh', '--predictions', bad, '--data-dir', dataDir]), new RegExp(`${bad}:2: not valid JSON \\(`));
     const noPrediction = await writeJsonl([{ id: 'bbh/snarks/0', answer: '(A)' }]);
     assertOneLineError(await runCli(['score', 'bbh', '--predictions', noPrediction, '--data-dir', dataDir]), /:1: id "bbh\/snarks\/0" has no string "prediction"/);
   });

@@ -101,3 +101,31 @@ describe('run: expected tasks whose data files are missing', () => {
     assert.doesNotMatch(r.stderr, /warning/);
   });
 });
+
+describe('run: predictions that can be analysed', () => {
+  const jsonl = async (file: string) => (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  test('each line carries the target `prompts` writes; --save-prompts adds the exact prompt, and a rerun without it drops it', async () => {
+    const dir = await tempDir();
+    const promptsFile = join(dir, 'p.jsonl');
+    const p = await runCli(['prompts', 'tydiqa', '--limit', '1', '--data-dir', DATA, '--out', promptsFile]);
+    assert.equal(p.code, 0, p.stderr);
+    const expected = new Map((await jsonl(promptsFile)).map((l) => [l.id, l]));
+    const out = join(dir, 'results');
+    const args = ['run', 'tydiqa', '--limit', '1', '--model', modelA, '--data-dir', DATA, '--out', out, '--max-new-tokens', '4', '--quiet'];
+    const r = await runCli([...args, '--save-prompts']);
+    assert.equal(r.code, 0, r.stderr);
+    const file = join(out, 'm', 'tydiqa_direct_1shot_limit1.predictions.jsonl');
+    const lines = await jsonl(file);
+    assert.equal(lines.length, expected.size);
+    for (const l of lines) {
+      assert.deepEqual(Object.keys(l).slice(0, 5), ['id', 'task', 'target', 'prompt', 'promptHash']);
+      assert.equal(l.target, expected.get(l.id)!.target);
+      assert.equal(l.prompt, expected.get(l.id)!.prompt);
+    }
+    const again = await runCli(args);
+    assert.equal(again.code, 0, again.stderr);
+    const plain = await jsonl(file);
+    assert.ok(plain.every((l) => !('prompt' in l) && l.target === expected.get(l.id)!.target));
+  });
+});

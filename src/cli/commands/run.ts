@@ -47,6 +47,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
       .option('strict', { type: 'boolean', default: false, description: 'refuse to run when expected tasks (MMLU subjects, BBH tasks, MGSM languages) have no data files' })
       .option('download', { type: 'boolean', default: false, description: 'fetch missing benchmark data first (as `flan-eval data fetch`; $FLAN_EVAL_MIRROR is honoured)' })
+      .option('save-prompts', { type: 'boolean', default: false, description: 'also write each prompt into its predictions line' })
       .option('quiet', { type: 'boolean', default: false, description: 'no progress on stderr' })
       .option('json', { type: 'boolean', default: false, description: 'print one JSON document with the results' })
       .example('$0 run mmlu --cot --model Xenova/flan-t5-small', 'MMLU 5-shot chain-of-thought')
@@ -98,7 +99,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       process.stderr.write('\nflan-eval: interrupted; finishing the batches in flight (Ctrl-C again to stop at once)…\n');
     };
     process.on('SIGINT', onSigint);
-    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, interrupt };
+    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, savePrompts: argv.savePrompts === true, interrupt };
     const outcomes: UnitOutcome[] = [];
     if (argv.download) {
       const benchmarks = [...new Set(units.map((u) => u.benchmark))];

@@ -4,6 +4,7 @@ import { notice } from '../../benchmarks/common.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { InputError, UsageError } from '../../errors.js';
 import type { BenchmarkScore, ItemScore, PromptFormat, Selection } from '../../types.js';
+import { parsePredictions, requireWhole } from '../../results/predictionsJsonl.js';
 import { readText, sha256 } from '../../util/fs.js';
 import { describeFormat, formatOptions, parseFormatFlags } from '../format-flags.js';
 
@@ -57,40 +58,26 @@ export interface PredictionInput {
   id: string;
   prediction: string;
   promptHash?: string;
+  /** Set on `run`'s lines for an example whose inference failed. */
+  error?: string;
   /** 1-based line in the file. */
   line: number;
 }
 
 /**
- * Read `{"id", "prediction"}` JSONL (other fields are allowed and ignored). Blank lines are skipped.
- * Bad JSON, a missing field or a duplicate id is an InputError naming the file, line and id.
+ * Read `{"id", "prediction"}` JSONL (other fields are allowed and ignored) with the shared predictions policy
+ * (results/predictionsJsonl.ts): blank lines skipped; bad JSON, a missing field, a repeated id or a torn last
+ * line is an InputError naming the file and line; a retried example's later line replaces its error line.
  */
 export async function readPredictionFile(file: string): Promise<PredictionInput[]> {
   const text = await readText(file, 'pass the predictions JSONL with --predictions');
-  const seen = new Map<string, number>();
-  const out: PredictionInput[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (e) {
-      throw new InputError(file, `not a JSON object (${(e as Error).message}); each line must be {"id": …, "prediction": …}`, line);
-    }
-    const v = value as { id?: unknown; prediction?: unknown; promptHash?: unknown } | null;
-    if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v.id !== 'string') {
-      throw new InputError(file, 'each line must be a JSON object with a string "id" and a string "prediction"', line);
-    }
+  const parsed = parsePredictions(text, file, (value, line): PredictionInput => {
+    const v = value as { id?: unknown; prediction?: unknown; promptHash?: unknown; error?: unknown };
+    if (typeof v.id !== 'string') throw new InputError(file, 'each line must be a JSON object with a string "id" and a string "prediction"', line);
     if (typeof v.prediction !== 'string') throw new InputError(file, `id "${v.id}" has no string "prediction"`, line);
-    const first = seen.get(v.id);
-    if (first !== undefined) throw new InputError(file, `duplicate id "${v.id}" (first on line ${first}); keep one prediction per id`, line);
-    seen.set(v.id, line);
-    const p: PredictionInput = { id: v.id, prediction: v.prediction, line };
-    if (typeof v.promptHash === 'string') p.promptHash = v.promptHash;
-    out.push(p);
+    return { id: v.id, prediction: v.prediction, line, ...(typeof v.promptHash === 'string' ? { promptHash: v.promptHash } : {}), ...(typeof v.error === 'string' ? { error: v.error } : {}) };
   });
-  return out;
+  return requireWhole(parsed, file, 'complete or fix it, then score again').lines;
 }
 
 /** docs/protocol.md §5 `--json`: `{"benchmark", "cot", "score", "tasks": {name: {"score", "n"}}}` plus stderr, missing, format. */
