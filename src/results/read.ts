@@ -176,13 +176,21 @@ export async function loadRunRecords(inputs: readonly string[], role = 'results'
         );
       }
     } else {
+      // `report results/*/*.json` also matches run's resume state files; they are not records, skip them.
+      if (isResumeState(path)) continue;
       if (seen.has(path)) continue;
       seen.add(path);
       const shown = displayPath(path);
       out.push({ record: parseRunRecord(parseJson(await readText(path), shown), shown), file: shown });
     }
   }
+  if (out.length === 0) throw new UsageError(`${inputs.join(' ')}: no run records among these files (only resume state files); name the run record JSON files or their folder`);
   return out;
+}
+
+/** `run`'s resume state next to a predictions file (`….predictions.jsonl.state.json`). */
+function isResumeState(path: string): boolean {
+  return path.endsWith('.predictions.jsonl.state.json');
 }
 
 /**

@@ -116,7 +116,7 @@ export async function evaluateUnit(
   const label = `${model.name} ${unit.benchmark} ${unit.format.cot ? 'cot' : 'direct'} ${unit.format.shots}-shot${settings.shard ? ` shard ${settings.shard.index}/${settings.shard.count}` : ''}`;
   if (reused && !settings.quiet) process.stderr.write(`${label}: resuming, ${reused} of ${items.length} already predicted\n`);
   const progress = new Progress(label, items.length, settings.quiet);
-  if (reused) progress.advance(reused, 0);
+  if (reused) progress.resume(reused);
 
   let generatedTokens = 0;
   const lengths = backend.countTokens(todo.map((i) => i.prompt));

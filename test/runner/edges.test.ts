@@ -98,7 +98,7 @@ describe('run: expected tasks whose data files are missing', () => {
     const out = await tempDir();
     const r = await runCli([...mmluRun(DATA, out), '--tasks', 'world_religions', '--strict']);
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stderr, /warning/);
+    assert.doesNotMatch(r.stderr, /warning: mmlu/);
   });
 });
 
@@ -127,5 +127,28 @@ describe('run: predictions that can be analysed', () => {
     assert.equal(again.code, 0, again.stderr);
     const plain = await jsonl(file);
     assert.ok(plain.every((l) => !('prompt' in l) && l.target === expected.get(l.id)!.target));
+  });
+});
+
+describe('run: small things a user meets in the first hour', () => {
+  test('--quiet keeps the random-weights warning (it changes what the numbers mean)', async () => {
+    const out = await tempDir();
+    const r = await runCli([...quick(out), '--model', modelA]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^flan-eval: warning: .*a\/m is a random-weight test model \(make-test-model\): its scores are meaningless$/m);
+  });
+
+  test('report results/*/*.json skips run\'s resume state files', async () => {
+    const out = await tempDir();
+    const r = await runCli([...quick(out), '--model', modelA]);
+    assert.equal(r.code, 0, r.stderr);
+    const files = (await readdir(join(out, 'm'))).filter((f) => f.endsWith('.json')).map((f) => join(out, 'm', f));
+    assert.equal(files.filter((f) => f.endsWith('.state.json')).length, 1, 'the glob does match a state file');
+    const report = await runCli(['report', ...files]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /\| m /);
+    const onlyState = await runCli(['report', ...files.filter((f) => f.endsWith('.state.json'))]);
+    assert.equal(onlyState.code, 2);
+    assert.match(onlyState.stderr, /no run records among these files/);
   });
 });

@@ -120,9 +120,11 @@ describe('run', () => {
     test(`${signal} mid-run, then the same command again, gives the same predictions as an uninterrupted run`, async () => {
       const out = await tempDir();
       const args = runArgs(out, '--batch-size', '1');
-      const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flan-eval.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flan-eval.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot, env: { ...process.env, npm_command: '' } });
       let stderr = '';
+      let stdout = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       const preds = join(out, 'tiny-seed1', 'mmlu_direct_5shot_val.predictions.jsonl');
       const deadline = Date.now() + 60_000;
@@ -136,7 +138,12 @@ describe('run', () => {
       assert.ok(!existsSync(join(out, 'tiny-seed1', 'bbh_direct_3shot.json')), 'interrupted before the end');
       if (signal === 'SIGINT') {
         assert.equal(code, 130, stderr);
-        assert.match(stderr, /Resume with the same command/);
+        // The hint is the command as typed here (a local launcher is not on the PATH), ready to paste.
+        assert.ok(stderr.includes(`Resume with the same command: node bin/flan-eval.js ${args.join(' ')}\n`), stderr);
+        if (!existsSync(join(out, 'tiny-seed1', 'mmlu_direct_5shot_val.json'))) {
+          assert.equal(stdout, '', 'no empty summary table');
+          assert.match(stderr, /no run finished, so there is no summary/);
+        }
       } else {
         // A kill can land mid-write: simulate the torn last line it may leave.
         await appendFile(preds, '{"id":"mmlu/high_school');

@@ -19,8 +19,9 @@ import { checkMirror } from '../../data/sources.js';
 import { withInterruptCleanup } from '../../net/download.js';
 import { Progress as DownloadProgress } from '../../net/progress.js';
 import { netSettings } from '../../net/settings.js';
-import { describeFormat, formatFor, formatOptions, readFormatFlags, wholeNumber } from '../format-flags.js';
+import { formatFor, formatOptions, readFormatFlags, wholeNumber } from '../format-flags.js';
 import { setExitCode } from '../main.js';
+import { commandAsTyped, summaryTable } from '../run-output.js';
 
 /**
  * `flan-eval run <benchmark…> --model M…`: the main job. Each model in turn, each benchmark × format,
@@ -38,10 +39,10 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
       .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
-      .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
-      .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
-      .option('concurrency', { type: 'number', default: 1, description: 'batches in flight at once' })
-      .option('max-new-tokens', { type: 'number', description: 'override the per-format generation budget' })
+      .option('threads', { type: 'string', requiresArg: true, description: 'intra-op threads (default: all cores)' })
+      .option('batch-size', { type: 'string', requiresArg: true, default: 8, description: 'examples per batch' })
+      .option('concurrency', { type: 'string', requiresArg: true, default: 1, description: 'batches in flight at once' })
+      .option('max-new-tokens', { type: 'string', requiresArg: true, description: 'override the per-format generation budget' })
       .option('stop', { type: 'string', array: true, description: "override the stop sequences for generation (repeat it; shell escapes such as $'\\n' for newlines)" })
       .option('shard', { type: 'string', description: 'i/n: evaluate only shard i of n (0-based); combine with `flan-eval merge`' })
       .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
@@ -124,8 +125,9 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       for (const { spec, dir, name } of await resolveModels(argv.model as string[], argv.dtype as Dtype, settings.outDir)) {
         const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
         try {
-          if (backend.modelConfig.testModel && !settings.quiet) {
-            process.stderr.write(`flan-eval: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
+          // Not silenced by --quiet: it changes what every number of this run means.
+          if (backend.modelConfig.testModel) {
+            process.stderr.write(`flan-eval: warning: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
           }
           const meta = await modelMeta(backend, name);
           for (const unit of units) {
@@ -146,9 +148,10 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       process.stdout.write(`${JSON.stringify({ interrupted: interrupt.requested, failed, runs: outcomes.map((o) => ({ record: o.record ? o.recordPath : null, predictions: o.predictionsPath, benchmark: o.unit.benchmark, format: { ...o.unit.format, scoring: o.unit.scoring }, model: o.record?.model.name ?? null, score: o.record?.result.score ?? null, n: o.record?.n ?? null, failed: o.failed })) })}\n`);
     } else {
       process.stdout.write(summaryTable(outcomes));
+      if (!outcomes.some((o) => o.record)) process.stderr.write('flan-eval: no run finished, so there is no summary\n');
     }
     if (interrupt.requested) {
-      process.stderr.write(`flan-eval: stopped early; predictions so far are saved. Resume with the same command: flan-eval run ${process.argv.slice(3).join(' ')}\n`);
+      process.stderr.write(`flan-eval: stopped early; predictions so far are saved. Resume with the same command: ${commandAsTyped(process.argv, process.env)}\n`);
       setExitCode(argv, EXIT.interrupted);
     } else if (failed > 0) {
       process.stderr.write(`flan-eval: ${failed} example(s) failed; they count as wrong and carry an "error" field in the predictions files. Rerun the same command to retry them.\n`);
@@ -156,19 +159,6 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     }
   },
 };
-
-function summaryTable(outcomes: readonly UnitOutcome[]): string {
-  const rows = outcomes
-    .filter((o) => o.record)
-    .map((o) => {
-      const r = o.record!;
-      return [r.model.name, r.benchmark, describeFormat(r.format, { ...(r.format.split ? { split: r.format.split } : {}) }) + (r.format.scoring === 'loglik' ? ', loglik' : ''), `${r.result.score.toFixed(1)} ± ${r.result.stderr.toFixed(1)}`, String(r.n), String(r.failed), o.recordPath];
-    });
-  const header = ['model', 'benchmark', 'format', 'score', 'n', 'failed', 'record'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |\n`;
-  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
-}
 
 /**
  * Resolve every --model before any runs. A folder is named by its last component, a hub id keeps its
