@@ -215,4 +215,4 @@ export function buildReportTable(loaded: readonly LoadedRecord[], options: { ref
 
 /** A short description of the normalised average, for notes under every table. */
 export const NORM_AVG_NOTE =
-  'Norm. avg.: mean of the six paper columns, each normalised as 100·(score − random)/(100 − random); random = 25 for MMLU, the mean of the per-task random baselines for BBH (26.6 over all 27 tasks), 0 for TyDiQA and MGSM.';
+  'Norm. avg.: mean of the six paper columns, each normalised as 100·(score − random)/(100 − random); random = 25 for MMLU, the mean of the per-task random baselines of the BBH tasks in the record (26.63 over all 27 tasks), 0 for TyDiQA and MGSM.';
