@@ -29,8 +29,10 @@ export type ScoringMode = 'generate' | 'loglik';
 /** Greedy decoding settings for one request. */
 export interface DecodingSettings {
   maxNewTokens: number;
-  /** Stop strings; the end-of-sequence token always stops too. */
+  /** Stop strings (in a run record: those every task used); the end-of-sequence token always stops too. */
   stop: string[];
+  /** Run records only, when tasks stopped differently (MGSM languages): each task's stop strings. */
+  stopByTask?: Record<string, string[]>;
 }
 
 /**

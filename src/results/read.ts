@@ -54,7 +54,7 @@ export const runRecordSchema = z.object({
     split: z.string().nullable(),
     scoring: z.enum(['generate', 'loglik']),
   }),
-  decoding: z.object({ maxNewTokens: z.number().int(), stop: z.array(z.string()) }),
+  decoding: z.object({ maxNewTokens: z.number().int(), stop: z.array(z.string()), stopByTask: z.record(z.string(), z.array(z.string())).optional() }),
   data: z.object({ files: hashes, hash: z.string() }),
   promptsHash: z.string(),
   configHash: z.string(),

@@ -4,7 +4,7 @@ import type { PreparedBenchmark, PreparedItem } from '../benchmarks/adapter.js';
 import { getBenchmark } from '../benchmarks/registry.js';
 import { planBatches, type ModelBackend } from '../backends/types.js';
 import { UsageError } from '../errors.js';
-import type { BenchmarkName, ItemScore, PredictionLine, PromptFormat, RunRecord, ScoringMode, Selection } from '../types.js';
+import type { BenchmarkName, DecodingSettings, ItemScore, PredictionLine, PromptFormat, RunRecord, ScoringMode, Selection } from '../types.js';
 import { sha256, writeFileAtomic } from '../util/fs.js';
 import { hashFiles } from './hashing.js';
 import { Progress } from './progress.js';
@@ -91,8 +91,7 @@ export async function evaluateUnit(
   const items = prepared.items.filter((i) => inShard(i.id, settings.shard));
   const data = await hashFiles(settings.dataDir, prepared.files);
   const maxNewTokens = unit.maxNewTokens ?? adapter.maxNewTokens(unit.format);
-  const stops = unit.stop ? [...unit.stop] : [...new Set(items.flatMap((i) => i.stop))].sort();
-  const decoding = { maxNewTokens, stop: stops };
+  const decoding = decodingRecord(unit, items, maxNewTokens);
   const promptHash = new Map(items.map((i) => [i.id, sha256(i.prompt)]));
   const promptsHash = sha256(items.map((i) => `${i.id}\t${promptHash.get(i.id)}\n`).sort().join(''));
   const split = unit.selection.split ?? null;
@@ -215,6 +214,26 @@ export async function evaluateUnit(
   };
   await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 2)}\n`);
   return { unit, record, recordPath, predictionsPath, failed, interrupted: false, reused };
+}
+
+/**
+ * The decoding settings as they ran. Each item generates with its own stop sequences (MGSM's are the
+ * language's question word), so when tasks differ `stop` lists only those every task used and `stopByTask`
+ * gives each task its own; a union would name stops that no item ever ran with.
+ */
+function decodingRecord(unit: RunUnit, items: readonly PreparedItem[], maxNewTokens: number): DecodingSettings {
+  if (unit.stop) return { maxNewTokens, stop: [...unit.stop] };
+  const byTask = new Map<string, Set<string>>();
+  for (const i of items) {
+    const set = byTask.get(i.task) ?? new Set<string>();
+    for (const s of i.stop) set.add(s);
+    byTask.set(i.task, set);
+  }
+  const lists = [...byTask.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([task, set]) => [task, [...set].sort()] as const);
+  const keys = new Set(lists.map(([, stops]) => JSON.stringify(stops)));
+  if (keys.size <= 1) return { maxNewTokens, stop: lists[0] ? [...lists[0][1]] : [] };
+  const common = lists[0]![1].filter((s) => lists.every(([, stops]) => stops.includes(s)));
+  return { maxNewTokens, stop: common, stopByTask: Object.fromEntries(lists.map(([task, stops]) => [task, [...stops]])) };
 }
 
 /** The line with its score, keys in a fixed order (id, task, promptHash, prediction, answer, correct, …). */

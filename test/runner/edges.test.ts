@@ -152,3 +152,22 @@ describe('run: small things a user meets in the first hour', () => {
     assert.match(onlyState.stderr, /no run records among these files/);
   });
 });
+
+describe('run: what a record says', () => {
+  test('decoding.stop records the stops each task ran with (MGSM: per language), not their union', async () => {
+    const out = await tempDir();
+    const r = await runCli(['run', 'mgsm', 'mmlu', '--tasks', 'world_religions', '--limit', '1', '--model', modelA, '--data-dir', DATA, '--out', out, '--max-new-tokens', '2', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const files = await readdir(join(out, 'm'));
+    const read = async (prefix: string) => JSON.parse(await readFile(join(out, 'm', files.find((f) => f.startsWith(prefix) && f.endsWith('.json') && !f.endsWith('.state.json'))!), 'utf8'));
+    const mgsm = await read('mgsm_');
+    const { getBenchmark } = await import('../../src/benchmarks/registry.js');
+    const { items } = await getBenchmark('mgsm').prepare(DATA, { cot: true, shots: 8 }, { limit: 1 });
+    const expected = Object.fromEntries(items.map((i) => [i.task, [...i.stop].sort()]));
+    assert.ok(Object.keys(expected).length >= 2 && new Set(Object.values(expected).map((s) => JSON.stringify(s))).size >= 2, 'the fixture languages stop differently');
+    assert.deepEqual(mgsm.decoding.stopByTask, expected);
+    for (const s of mgsm.decoding.stop) assert.ok(Object.values(expected).every((list) => list.includes(s)), `${JSON.stringify(s)} is not a stop of every language`);
+    const mmlu = await read('mmlu_');
+    assert.deepEqual(mmlu.decoding, { maxNewTokens: 2, stop: ['\n\nQ:'] });
+  });
+});
