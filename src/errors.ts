@@ -22,8 +22,20 @@ export class InputError extends UsageError {
   }
 }
 
-/** Exit codes of SPEC §5. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * A bug found by flan-eval's own checks (an invariant that cannot fail on any input). Like any other
+ * error that is not a UsageError, it stops the run with EXIT.internal.
+ */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+}
+
+/**
+ * Exit codes of docs/protocol.md §5. `internal` (a bug) has a code of its own so that CI can tell a crash from a
+ * regression or from failed examples (both 1). 3 is the code the protocol fixes; 64–78 (sysexits) were
+ * considered, but scripts written against the protocol already test for 3.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3, interrupted: 130 } as const;
 
 /** "did you mean" for unknown names: the closest by edit distance, plus the full list when it is short. */
 export function unknownName(kind: string, given: string, available: readonly string[]): UsageError {

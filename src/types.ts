@@ -1,5 +1,5 @@
 /**
- * The small typed values that cross module boundaries (DESIGN.md "The flow"). Benchmarks never see a
+ * The small typed values that cross module boundaries (benchmarks → prompts → backend → scores → run record → report). Benchmarks never see a
  * model, backends never see a benchmark, and the reporter only reads run records: these types are the
  * whole contract between them. Keep them here, in one place.
  */
@@ -7,13 +7,13 @@
 export const BENCHMARKS = ['mmlu', 'bbh', 'tydiqa', 'mgsm'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
-/** The prompt format: SPEC §3's four formats are shots ∈ {0, N} × cot. */
+/** The prompt format: docs/protocol.md §3's four formats are shots ∈ {0, N} × cot. */
 export interface PromptFormat {
   cot: boolean;
   shots: number;
 }
 
-/** What to evaluate inside one benchmark (SPEC §5 filters). */
+/** What to evaluate inside one benchmark (docs/protocol.md §5 filters). */
 export interface Selection {
   /** MMLU subjects or BBH tasks; MGSM/TyDiQA languages (codes or names). Empty/undefined = all. */
   tasks?: string[];
@@ -29,8 +29,10 @@ export type ScoringMode = 'generate' | 'loglik';
 /** Greedy decoding settings for one request. */
 export interface DecodingSettings {
   maxNewTokens: number;
-  /** Stop strings; the end-of-sequence token always stops too. */
+  /** Stop strings (in a run record: those every task used); the end-of-sequence token always stops too. */
   stop: string[];
+  /** Run records only, when tasks stopped differently (MGSM languages): each task's stop strings. */
+  stopByTask?: Record<string, string[]>;
 }
 
 /**
@@ -108,13 +110,15 @@ export interface ClusteredStderr {
 export interface PredictionLine {
   id: string;
   task: string;
+  /** The gold answer, as `prompts` writes it (TyDiQA: the first gold answer; scoring uses all); absent in lines written by older versions. */
+  target?: string;
+  /** The exact prompt (`run --save-prompts` only). */
+  prompt?: string;
   /** sha256 of the exact prompt string; resume and `compare` use it to detect prompt changes. */
   promptHash: string;
   prediction: string;
   answer: string;
   correct: boolean;
-  /** The gold answer (absent in lines written by older versions). */
-  target?: string;
   /** The item's cluster key (`PromptItem.cluster`), for `compare`'s clustered confidence interval. */
   cluster?: string;
   metrics?: Record<string, number>;
@@ -128,7 +132,7 @@ export interface PredictionLine {
 
 /**
  * The run record: one per model × benchmark × format, written atomically as JSON next to its
- * predictions. Everything a reported number depends on is in here (DESIGN.md "Habits").
+ * predictions. Everything a reported number depends on is in here.
  */
 export interface RunRecord {
   schema: 'flan-eval/run-record@1';
@@ -154,6 +158,8 @@ export interface RunRecord {
   /** Hash of everything that makes predictions comparable (model, data, prompts, decoding, scoring). */
   configHash: string;
   selection: { tasks: string[] | null; limit: number | null; shard: { index: number; count: number } | null };
+  /** Expected tasks that had no data files: the score covers the others only (a partial record). */
+  missingTasks?: string[];
   result: BenchmarkScore;
   n: number;
   failed: number;

@@ -1,5 +1,5 @@
 /**
- * The backend contract (DESIGN.md): a model is something that continues text greedily until a stop, and
+ * The backend contract: a model is something that continues text greedily until a stop, and
  * that scores continuations by log-likelihood. Benchmarks and the runner depend on this and nothing
  * else, so another runtime (an HTTP API, another ONNX layout) only has to implement these few methods.
  */
@@ -42,7 +42,7 @@ export interface BackendInfo {
   runtime: string;
 }
 
-/** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized`. */
+/** ONNX file variants of an export (docs/protocol.md §6): fp32, `_fp16`, `_quantized`. */
 export const DTYPES = ['fp32', 'fp16', 'q8'] as const;
 export type Dtype = (typeof DTYPES)[number];
 

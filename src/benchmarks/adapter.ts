@@ -6,7 +6,7 @@ import type { BenchmarkName, BenchmarkScore, ItemScore, PromptFormat, PromptItem
  */
 export interface BenchmarkAdapter {
   readonly name: BenchmarkName;
-  /** Paper defaults (SPEC §3): mmlu 5, bbh 3, tydiqa 1, mgsm 8. */
+  /** Paper defaults (docs/protocol.md §3): mmlu 5, bbh 3, tydiqa 1, mgsm 8. */
   readonly defaultShots: number;
   /** Whether `--split` means anything (MMLU only). */
   readonly splits?: readonly string[];
@@ -24,13 +24,13 @@ export interface BenchmarkAdapter {
    * sorted by name, examples in file order). `files` lists every data file read (absolute paths), so
    * run records can hash them. Unknown tasks/languages throw a UsageError with "did you mean".
    */
-  prepare(dataDir: string, format: PromptFormat, selection: Selection): Promise<PreparedBenchmark>;
+  prepare(dataDir: string, format: PromptFormat, selection: Selection, purpose?: PreparePurpose): Promise<PreparedBenchmark>;
 
   /** Default greedy-decoding budget for the format (e.g. small for direct answers, larger for CoT). */
   maxNewTokens(format: PromptFormat): number;
 
   /**
-   * Score one raw model output: cut it at the item's first stop sequence, extract the answer (SPEC §4)
+   * Score one raw model output: cut it at the item's first stop sequence, extract the answer (docs/protocol.md §4)
    * and compare it with the target. Also used for `--scoring loglik`, where `prediction` is the chosen
    * choice's continuation (e.g. " (B)").
    */
@@ -46,7 +46,7 @@ export interface BenchmarkAdapter {
 
 /** A prompt item plus what the runner needs to decode it. */
 export interface PreparedItem extends PromptItem {
-  /** Stop sequences for generation (SPEC §4), e.g. ["\n\nQ:"]; the end-of-sequence token always stops. */
+  /** Stop sequences for generation (docs/protocol.md §4), e.g. ["\n\nQ:"]; the end-of-sequence token always stops. */
   stop: string[];
 }
 
@@ -55,4 +55,15 @@ export interface PreparedBenchmark {
   files: string[];
   /** The tasks selected (canonical names), even those with zero items. */
   tasks: string[];
+  /**
+   * False when a file that only shapes the prompts was absent and `purpose` was `score` (TyDiQA's train
+   * file, which only supplies exemplars): the items score exactly, but their prompts are not those a run used.
+   */
+  promptsExact?: boolean;
 }
+
+/**
+ * `evaluate` (default) needs the exact prompts; `score` needs only ids, targets and scoring rules, so files
+ * that only feed the prompts may be absent.
+ */
+export type PreparePurpose = 'evaluate' | 'score';

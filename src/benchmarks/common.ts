@@ -5,7 +5,7 @@ import { parseJson, readText } from '../util/fs.js';
 
 /**
  * Helpers every benchmark adapter shares: finding its data folder, resolving user-given task names,
- * reading data files with errors that say how to get the data, and the SPEC §2 example id.
+ * reading data files with errors that say how to get the data, and the docs/protocol.md §2 example id.
  */
 
 /** The one hint every "data is missing" message ends with. */
@@ -65,12 +65,12 @@ export function resolveTaskNames(
   return available.filter((a) => wanted.has(a));
 }
 
-/** Keep the first `limit` examples (SPEC §5 `--limit`, per task); undefined keeps all. */
+/** Keep the first `limit` examples (docs/protocol.md §5 `--limit`, per task); undefined keeps all. */
 export function applyLimit<T>(examples: readonly T[], limit: number | undefined): T[] {
   return limit === undefined ? [...examples] : examples.slice(0, limit);
 }
 
-/** SPEC §2: `<benchmark>/<task>/<index>`, index 0-based in file order. */
+/** docs/protocol.md §2: `<benchmark>/<task>/<index>`, index 0-based in file order. */
 export function exampleId(benchmark: string, task: string, index: number): string {
   return `${benchmark}/${task}/${index}`;
 }
@@ -85,7 +85,7 @@ export async function readDataJson(path: string, benchmark: string): Promise<unk
   return parseJson(await readDataFile(path, benchmark), path);
 }
 
-/** Progress and notices go to stderr (SPEC §5), keeping stdout for results. */
+/** Progress and notices go to stderr (docs/protocol.md §5), keeping stdout for results. */
 export function notice(message: string): void {
   process.stderr.write(`flan-eval: ${message}\n`);
 }

@@ -14,7 +14,7 @@ const ADAPTERS: Readonly<Record<BenchmarkName, BenchmarkAdapter>> = {
   mgsm: mgsmAdapter,
 };
 
-/** The benchmark names, in SPEC order. */
+/** The benchmark names, in docs/protocol.md order. */
 export const benchmarkNames: readonly BenchmarkName[] = BENCHMARKS;
 
 export function isBenchmarkName(name: string): name is BenchmarkName {

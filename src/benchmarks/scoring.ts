@@ -2,7 +2,7 @@ import type { BenchmarkName, BenchmarkScore, ItemScore, TaskScore } from '../typ
 import { clusteredTaskMeanError, clustersRepeat } from '../stats/clustered.js';
 import type { PreparedItem } from './adapter.js';
 
-/** Cut a prediction at the earliest occurrence of any stop sequence (SPEC §4). */
+/** Cut a prediction at the earliest occurrence of any stop sequence (docs/protocol.md §4). */
 export function truncateAtStop(text: string, stops: readonly string[]): string {
   let cut = text.length;
   for (const s of stops) {

@@ -5,18 +5,18 @@ import { UsageError } from '../errors.js';
 import type { BenchmarkName, PromptFormat, Selection } from '../types.js';
 
 /**
- * The flags that pick a prompt format and a selection of examples (SPEC §3, §5), shared by `prompts`,
+ * The flags that pick a prompt format and a selection of examples (docs/protocol.md §3, §5), shared by `prompts`,
  * `score` and `run`: declare them with `formatOptions`, read them with `readFormatFlags`, and turn them
  * into one benchmark's PromptFormat and Selection with `formatFor` (shots default per benchmark).
  */
 export const formatOptions = {
   cot: { type: 'boolean', default: false, description: 'chain-of-thought format ("Let\'s think step by step.")' },
-  shots: { type: 'number', description: 'few-shot exemplars (defaults: mmlu 5, bbh 3, tydiqa 1, mgsm 8)' },
+  shots: { type: 'string', requiresArg: true, description: 'few-shot exemplars (defaults: mmlu 5, bbh 3, tydiqa 1, mgsm 8)' },
   'zero-shot': { type: 'boolean', default: false, description: 'no exemplars (the same as --shots 0)' },
   tasks: { type: 'string', array: true, description: 'MMLU subjects or BBH tasks (space or comma separated; default all)' },
   languages: { type: 'string', array: true, description: 'MGSM language codes or TyDiQA languages (default all)' },
   split: { type: 'string', description: 'MMLU split: dev, val or test (default val, as in the paper)' },
-  limit: { type: 'number', description: 'keep the first N examples of each task' },
+  limit: { type: 'string', requiresArg: true, description: 'keep the first N examples of each task' },
   'data-dir': { type: 'string', description: 'data directory (default $FLAN_EVAL_DATA, else ~/.cache/flan-eval/data)' },
 } as const satisfies Record<string, Options>;
 
@@ -118,14 +118,18 @@ function text(value: unknown, flag: string): string | undefined {
 export function wholeNumber(value: unknown, flag: string, min: number): number | undefined {
   const v = single(value, flag);
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+  // The whole-number flags are declared as strings so that a bad value reaches us as typed ("abc"), not
+  // as the NaN yargs would make of it.
+  const n = typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
     throw new UsageError(`${flag} must be a whole number ${min === 0 ? '0 or more' : `of at least ${min}`}, got ${formatValue(v)}`);
   }
-  return v;
+  return n;
 }
 
 function formatValue(v: unknown): string {
-  return typeof v === 'number' && Number.isNaN(v) ? 'something that is not a number' : String(v);
+  if (typeof v === 'number' && Number.isNaN(v)) return 'something that is not a number';
+  return String(v);
 }
 
 /** `--tasks a,b --tasks c` and `--tasks a b c` both mean [a, b, c]. */

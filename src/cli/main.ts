@@ -7,7 +7,8 @@ import { commands } from './commands/index.js';
  * real CLI in-process and so that pending writes (results, atomic renames) finish before Node exits.
  *
  * One top-level catch maps every UsageError (bad flag, bad input file, missing data) to exit code 2 and a
- * single line on stderr; anything else is a bug and gets its stack trace.
+ * single line on stderr; anything else is a bug: exit code 3 (EXIT.internal), a line saying so, and the
+ * stack trace with --verbose.
  */
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
@@ -41,7 +42,8 @@ export function setExitCode(argv: object, code: number): void {
   (argv as { exitCode?: number }).exitCode = code;
 }
 
-function reportError(e: unknown, verbose: boolean): number {
+/** Print one error and return its exit code: 2 for what the user can fix, 3 for a bug. */
+export function reportError(e: unknown, verbose: boolean): number {
   if (e instanceof UsageError) {
     process.stderr.write(`flan-eval: ${e.message}\n`);
     if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
@@ -50,8 +52,8 @@ function reportError(e: unknown, verbose: boolean): number {
   const err = e as Error;
   process.stderr.write(`flan-eval: internal error: ${err?.message ?? String(e)}\n`);
   if (verbose) process.stderr.write(`${err?.stack ?? ''}\n`);
-  else process.stderr.write('flan-eval: this is a bug; rerun with --verbose for the stack trace and report it\n');
-  return EXIT.failed;
+  else process.stderr.write('flan-eval: this is a bug (exit code 3); rerun with --verbose for the stack trace and report it\n');
+  return EXIT.internal;
 }
 
 export type { Argv };

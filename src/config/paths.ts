@@ -12,7 +12,7 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'flan-eval');
 }
 
-/** SPEC §1: `--data-dir`, else `$FLAN_EVAL_DATA`, else `~/.cache/flan-eval/data`. */
+/** docs/protocol.md §1: `--data-dir`, else `$FLAN_EVAL_DATA`, else `~/.cache/flan-eval/data`. */
 export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return resolve(flag);
   if (env.FLAN_EVAL_DATA) return resolve(env.FLAN_EVAL_DATA);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { UsageError } from '../errors.js';
+import { InternalError, UsageError } from '../errors.js';
 import { DownloadError } from '../net/errors.js';
 import { discardStaged, downloadToTemp, placeStaged, stageBytes, type Staged } from '../net/download.js';
 import type { Progress } from '../net/progress.js';
@@ -84,7 +84,7 @@ export async function fetchData(opts: FetchOptions): Promise<FetchSummary> {
     if (failed) return;
     const url = mirrorUrl(e.source, opts.mirror);
     const s = await downloadToTemp(url, join(dataDir, e.rel), { ...common, label: e.rel, maxBytes: opts.maxFileBytes ?? 1024 ** 3 });
-    if (!s) throw new Error(`internal: a required download answered "missing" (${url})`);
+    if (!s) throw new InternalError(`a required download answered "missing" (${url})`);
     staged.push(s);
     placedRel.push(e.rel);
     checkHash(e.rel, s, e.basis === 'pin' ? { sha: e.sha256!, where: `pinned in ${pins.file}` } : sourceRecord(lock, e.source, dataDir), url);
@@ -99,7 +99,7 @@ export async function fetchData(opts: FetchOptions): Promise<FetchSummary> {
     const url = mirrorUrl(MMLU_TAR_URL, opts.mirror);
     const tarTarget = join(dataDir, 'mmlu', 'data.tar');
     const s = await downloadToTemp(url, tarTarget, { ...common, label: 'mmlu/data.tar', maxBytes: opts.maxTarBytes ?? 1024 ** 3 });
-    if (!s) throw new Error(`internal: a required download answered "missing" (${url})`);
+    if (!s) throw new InternalError(`a required download answered "missing" (${url})`);
     try {
       checkHash('mmlu/data.tar', s, sourceRecord(lock, MMLU_TAR_URL, dataDir), url);
       const csvs = await readMmluCsvsFromTar(s.tmp, `mmlu/data.tar (${url})`, opts.tarLimits ?? DEFAULT_TAR_LIMITS);

@@ -1,7 +1,7 @@
 import { UsageError, unknownName } from '../errors.js';
 
 /**
- * Where every data file of SPEC §1 comes from. Paths are relative to the data directory and mirror the
+ * Where every data file of docs/protocol.md §1 comes from. Paths are relative to the data directory and mirror the
  * upstream layouts, so hand-placed upstream files and fetched ones are interchangeable.
  */
 

@@ -7,7 +7,7 @@ import { exists, parseJson, readText, writeFileAtomic } from '../util/fs.js';
 
 /**
  * The model cache: `<cacheRoot>/models/<owner>--<name>/<revision>/` holds one Hub revision in the export
- * layout of SPEC §6 (so the folder itself is a valid `--model`), plus `.flan-eval-model.json`, the manifest
+ * layout of docs/protocol.md §6 (so the folder itself is a valid `--model`), plus `.flan-eval-model.json`, the manifest
  * written last by `models pull`: its presence means the pull completed. cacheRoot is
  * `$FLAN_EVAL_CACHE`, else `$XDG_CACHE_HOME/flan-eval`, else `~/.cache/flan-eval`. The Hugging Face cache
  * (`$HF_HOME`) is not used: its blob/snapshot symlink layout is not a plain model folder.

@@ -1,15 +1,16 @@
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { discardStaged, downloadToTemp, placeStaged, type Staged } from '../net/download.js';
 import { DownloadError } from '../net/errors.js';
 import type { Progress } from '../net/progress.js';
 import type { NetSettings } from '../net/settings.js';
-import { exists, sha256File } from '../util/fs.js';
+import { exists, parseJson, sha256File } from '../util/fs.js';
 import { checkHubId, DTYPE_SUFFIX, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
-import { readOnnxSummary } from './onnxParams.js';
+import { modelParamCount, readOnnxSummary } from './onnxParams.js';
 
 /**
- * `models pull`: fetch the files of one ONNX export (SPEC §6) from the Hugging Face Hub's
+ * `models pull`: fetch the files of one ONNX export (docs/protocol.md §6) from the Hugging Face Hub's
  * `<endpoint>/<repo>/resolve/<revision>/<path>` URLs into the model cache.
  *
  * - endpoint: `$HF_ENDPOINT` (a mirror, or a test server), else https://huggingface.co;
@@ -138,7 +139,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     for (const s of staged.values()) await placeStaged(s);
     const files: Manifest['files'] = { ...(old?.files ?? {}) };
     for (const [path, s] of staged) files[path] = { sha256: s.sha256, bytes: s.bytes };
-    const params = (onnxParams.get(encoder) ?? 0) + (onnxParams.get(decoders[0]!) ?? 0);
+    const params = modelParamCount([onnxParams.get(encoder) ?? 0, onnxParams.get(decoders[0]!) ?? 0], await embeddingShape(join(dir, 'config.json')));
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id,
@@ -213,7 +214,14 @@ function explain(e: unknown, c: Ctx): unknown {
         { cause: e },
       );
     }
-    return new UsageError(`${c.id}@${c.revision} has no ${c.path} (HTTP 404); flan-eval needs it (SPEC §6 model layout)`, { cause: e });
+    return new UsageError(`${c.id}@${c.revision} has no ${c.path} (HTTP 404); flan-eval needs it (docs/protocol.md §6 model layout)`, { cause: e });
   }
   return new UsageError(`cannot download ${c.id}/${c.path}: ${e.detail}; try again later, ${byHand}`, { cause: e });
+}
+
+/** vocab_size and d_model from config.json, for modelParamCount (absent sizes count no shared embedding). */
+async function embeddingShape(configPath: string): Promise<{ vocabSize: number; dModel: number | null }> {
+  const cfg = parseJson(await readFile(configPath, 'utf8'), configPath) as { vocab_size?: unknown; d_model?: unknown } | null;
+  const vocabSize = typeof cfg?.vocab_size === 'number' ? cfg.vocab_size : 0;
+  return { vocabSize, dModel: typeof cfg?.d_model === 'number' ? cfg.d_model : null };
 }

@@ -119,3 +119,15 @@ function toNumber(d: unknown): number {
   if (d && typeof d === 'object' && 'toNumber' in d) return (d as { toNumber(): number }).toNumber();
   return Number(d);
 }
+
+/**
+ * A model's parameter count: the one rule behind `models list` and run records (docs/protocol.md §6). It is
+ * the initializer elements of the ONNX files that run — the encoder and the decoder; a decoder-with-past
+ * repeats the decoder's weights and is left out by the callers — with the token embedding (vocab_size ×
+ * d_model), which an encoder-decoder export stores in both files, counted once. (Flan-T5's output
+ * projection is not tied to it, so it counts separately.)
+ */
+export function modelParamCount(fileParams: readonly number[], config: { vocabSize: number; dModel: number | null }): number {
+  const sharedEmbedding = fileParams.length > 1 && config.dModel ? config.vocabSize * config.dModel : 0;
+  return fileParams.reduce((a, b) => a + b, 0) - sharedEmbedding;
+}

@@ -7,7 +7,7 @@ export type AttrValue = number | number[] | string | GraphMsg | { float: number 
 /**
  * A tiny ONNX graph builder: `op()` appends a node and returns its output name, so model code reads like
  * the math it computes. Names are made unique with a counter; graph inputs and outputs keep exact names
- * (they are the contract with the runtime, see SPEC §6).
+ * (they are the contract with the runtime, see docs/protocol.md §6).
  */
 export class GraphBuilder {
   readonly nodes: NodeMsg[] = [];

@@ -91,7 +91,7 @@ export function buildBreakdown(table: ReportTable, mmluCategories: CategoryMap |
       body.push(...taskNames.map(taskRow));
     }
     out.push({ column, models: rows.map((r) => r.label), rows: body });
-    // Secondary metrics (TyDiQA's F1, SPEC §4 "report F1 too") get a table of their own, same rows.
+    // Secondary metrics (TyDiQA's F1, docs/protocol.md §4 "report F1 too") get a table of their own, same rows.
     const metricNames = [...new Set(records.flatMap((r) => Object.keys(r.result.metrics ?? {})))].sort();
     for (const metric of metricNames) {
       const metricRow = (label: string, level: 0 | 2, pick: (r: (typeof records)[number]) => number | undefined, inAvg: boolean): BreakdownRow => ({

@@ -8,7 +8,7 @@ import { BENCHMARKS, type BenchmarkName, type RunRecord } from '../types.js';
  * with Table 5.
  */
 
-/** SPEC §3 default shots, i.e. the paper's. */
+/** docs/protocol.md §3 default shots, i.e. the paper's. */
 export const PAPER_SHOTS: Readonly<Record<BenchmarkName, number>> = { mmlu: 5, bbh: 3, tydiqa: 1, mgsm: 8 };
 
 /** The split the paper used where a benchmark has several (MMLU: validation). */

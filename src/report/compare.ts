@@ -146,7 +146,7 @@ export function configDifferences(a: RunRecord, b: RunRecord, promptChanges: { c
     });
   }
   add('decoding: max new tokens', String(a.decoding.maxNewTokens), String(b.decoding.maxNewTokens));
-  add('decoding: stop sequences', JSON.stringify(a.decoding.stop), JSON.stringify(b.decoding.stop));
+  add('decoding: stop sequences', JSON.stringify(a.decoding.stopByTask ?? a.decoding.stop), JSON.stringify(b.decoding.stopByTask ?? b.decoding.stop));
   add('scoring', a.format.scoring, b.format.scoring);
   add('selection', JSON.stringify(a.selection), JSON.stringify(b.selection));
   add('config hash', a.configHash, b.configHash);

@@ -1,7 +1,7 @@
 import type { BenchmarkName } from '../types.js';
 
 /**
- * The paper's normalised score (SPEC §4): 100·(raw − low)/(100 − low), where `low` is the score of random
+ * The paper's normalised score (docs/protocol.md §4): 100·(raw − low)/(100 − low), where `low` is the score of random
  * guessing. It is negative below chance, which is why T5 rows in Table 5 have negative averages.
  */
 export function normalise(raw: number, low: number): number {
@@ -18,7 +18,7 @@ export function normalise(raw: number, low: number): number {
  *
  * A task whose examples have different k (date_understanding has 5 or 6 options; ruin_names has one
  * example with 11) gets the expected accuracy of a uniform guess over its examples: mean of 100/k. The
- * 27 lows average 26.633, the "about 26.6" of SPEC §4. (Taking the most common k per task instead gives
+ * 27 lows average 26.633, the "about 26.6" of docs/protocol.md §4. (Taking the most common k per task instead gives
  * 26.39, and Flan-T5-Small's normalised average then misses Table 5 by 0.26 instead of 0.14.) Upstream oddities kept as counted: one snarks input
  * has a single option line and one disambiguation_qa input has four.
  */

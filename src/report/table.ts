@@ -107,6 +107,7 @@ function partialReason(r: RunRecord): string | null {
   if (r.selection.tasks) reasons.push(`${r.selection.tasks.length} selected task${r.selection.tasks.length === 1 ? '' : 's'}`);
   if (r.selection.limit !== null) reasons.push(`first ${r.selection.limit} examples per task`);
   if (r.selection.shard) reasons.push(`shard ${r.selection.shard.index + 1}/${r.selection.shard.count}`);
+  if (r.missingTasks?.length) reasons.push(`${r.missingTasks.length} task${r.missingTasks.length === 1 ? '' : 's'} missing from the data (${r.missingTasks.join(', ')})`);
   if (r.failed > 0) reasons.push(`${r.failed} failed example${r.failed === 1 ? '' : 's'} counted wrong`);
   const missing = Object.values(r.result.tasks).reduce((a, t) => a + (t.missing ?? 0), 0);
   if (missing > 0) reasons.push(`${missing} example${missing === 1 ? '' : 's'} without a prediction counted wrong`);
@@ -249,4 +250,4 @@ export function buildReportTable(loaded: readonly LoadedRecord[], options: { ref
 
 /** A short description of the normalised average, for notes under every table. */
 export const NORM_AVG_NOTE =
-  'Norm. avg.: mean of the six paper columns, each normalised as 100·(score − random)/(100 − random); random = 25 for MMLU, the mean of the per-task random baselines for BBH (26.6 over all 27 tasks), 0 for TyDiQA and MGSM.';
+  'Norm. avg.: mean of the six paper columns, each normalised as 100·(score − random)/(100 − random); random = 25 for MMLU, the mean of the per-task random baselines of the BBH tasks in the record (26.63 over all 27 tasks), 0 for TyDiQA and MGSM.';

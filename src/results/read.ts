@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InputError, UsageError } from '../errors.js';
 import { BENCHMARKS, type PredictionLine, type RunRecord } from '../types.js';
 import { parseJson, readText } from '../util/fs.js';
+import { parsePredictions, requireWhole } from './predictionsJsonl.js';
 
 /**
  * Reading what `run` wrote: run records (one JSON per model × benchmark × format) and their predictions
@@ -54,7 +55,7 @@ export const runRecordSchema = z.object({
     split: z.string().nullable(),
     scoring: z.enum(['generate', 'loglik']),
   }),
-  decoding: z.object({ maxNewTokens: z.number().int(), stop: z.array(z.string()) }),
+  decoding: z.object({ maxNewTokens: z.number().int(), stop: z.array(z.string()), stopByTask: z.record(z.string(), z.array(z.string())).optional() }),
   data: z.object({ files: hashes, hash: z.string() }),
   promptsHash: z.string(),
   configHash: z.string(),
@@ -63,6 +64,7 @@ export const runRecordSchema = z.object({
     limit: z.number().int().nullable(),
     shard: z.object({ index: z.number().int(), count: z.number().int() }).nullable(),
   }),
+  missingTasks: z.array(z.string()).optional(),
   result: benchmarkScoreSchema,
   n: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -81,11 +83,12 @@ export const runRecordSchema = z.object({
 export const predictionLineSchema = z.object({
   id: z.string().min(1),
   task: z.string(),
+  target: z.string().optional(),
+  prompt: z.string().optional(),
   promptHash: z.string(),
   prediction: z.string(),
   answer: z.string(),
   correct: z.boolean(),
-  target: z.string().optional(),
   cluster: z.string().optional(),
   metrics: percentages.optional(),
   loglik: z.array(z.number()).optional(),
@@ -175,42 +178,38 @@ export async function loadRunRecords(inputs: readonly string[], role = 'results'
         );
       }
     } else {
+      // `report results/*/*.json` also matches run's resume state files; they are not records, skip them.
+      if (isResumeState(path)) continue;
       if (seen.has(path)) continue;
       seen.add(path);
       const shown = displayPath(path);
       out.push({ record: parseRunRecord(parseJson(await readText(path), shown), shown), file: shown });
     }
   }
+  if (out.length === 0) throw new UsageError(`${inputs.join(' ')}: no run records among these files (only resume state files); name the run record JSON files or their folder`);
   return out;
 }
 
+/** `run`'s resume state next to a predictions file (`….predictions.jsonl.state.json`). */
+function isResumeState(path: string): boolean {
+  return path.endsWith('.predictions.jsonl.state.json');
+}
+
 /**
- * Read a record's predictions JSONL (its `predictions` path is relative to the record's folder),
- * validating every line; an error names the file and line. Blank lines are ignored. A repeated id is an
- * error: which of the two predictions counts would otherwise be a guess.
+ * Read a record's predictions JSONL (its `predictions` path is relative to the record's folder), validating
+ * every line, with the shared predictions policy (results/predictionsJsonl.ts); an error names the file and
+ * line. A finished run's file has one line per id; a torn last line is an error.
  */
 export async function readPredictions(loaded: LoadedRecord): Promise<PredictionLine[]> {
   const path = resolve(dirname(resolve(loaded.file)), loaded.record.predictions);
   const shown = displayPath(path);
   const text = await readText(path, `the run record ${loaded.file} points to it; keep the predictions next to their record`);
-  const lines: PredictionLine[] = [];
-  const firstLine = new Map<string, number>();
-  const rows = text.split('\n');
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!.trim();
-    if (!row) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(row);
-    } catch (e) {
-      throw new InputError(shown, `invalid JSON (${(e as Error).message}); the file may be truncated — rerun \`flan-eval run\` to complete it`, i + 1);
-    }
-    const parsed = predictionLineSchema.safeParse(value);
-    if (!parsed.success) throw new InputError(shown, `invalid prediction line: ${firstIssue(parsed.error)}`, i + 1);
-    const prev = firstLine.get(parsed.data.id);
-    if (prev !== undefined) throw new InputError(shown, `duplicate id ${parsed.data.id} (first on line ${prev}); keep one line per id`, i + 1);
-    firstLine.set(parsed.data.id, i + 1);
-    lines.push(parsed.data);
-  }
-  return lines;
+  return requireWhole(parsePredictions(text, shown, (value, line) => parsePredictionLine(value, shown, line)), shown, 'rerun `flan-eval run` to complete it').lines;
+}
+
+/** Validate one parsed predictions line against the shared type. */
+export function parsePredictionLine(value: unknown, file: string, line: number): PredictionLine {
+  const parsed = predictionLineSchema.safeParse(value);
+  if (!parsed.success) throw new InputError(file, `invalid prediction line: ${firstIssue(parsed.error)}`, line);
+  return parsed.data;
 }

@@ -4,11 +4,12 @@ import type { PreparedBenchmark, PreparedItem } from '../benchmarks/adapter.js';
 import { getBenchmark } from '../benchmarks/registry.js';
 import { planBatches, type ModelBackend } from '../backends/types.js';
 import { UsageError } from '../errors.js';
-import type { BenchmarkName, ItemScore, PredictionLine, PromptFormat, RunRecord, ScoringMode, Selection } from '../types.js';
+import type { BenchmarkName, DecodingSettings, ItemScore, PredictionLine, PromptFormat, RunRecord, ScoringMode, Selection } from '../types.js';
 import { sha256, writeFileAtomic } from '../util/fs.js';
 import { hashFiles } from './hashing.js';
 import { Progress } from './progress.js';
 import { inShard, type Shard } from './shard.js';
+import { isPerExampleFailure } from './failures.js';
 import { PredictionStore } from './store.js';
 import { VERSION } from '../version.js';
 import { compareIds } from './ids.js';
@@ -23,9 +24,11 @@ export interface RunUnit {
   maxNewTokens?: number;
   /**
    * Overrides the benchmark's stop sequences for generation (EOS always stops). Scoring still cuts each
-   * prediction at the benchmark's own stop sequence (SPEC §4).
+   * prediction at the benchmark's own stop sequence (docs/protocol.md §4).
    */
   stop?: string[];
+  /** Expected tasks with no data files (runner/coverage.ts); the record lists them and reads as partial. */
+  missingTasks?: string[];
 }
 
 export interface RunSettings {
@@ -35,6 +38,8 @@ export interface RunSettings {
   concurrency: number;
   shard: Shard | null;
   quiet: boolean;
+  /** Write each example's prompt into its predictions line (`run --save-prompts`). */
+  savePrompts?: boolean;
   /** Set by the SIGINT handler: no new batches start; in-flight ones finish and are written. */
   interrupt: { requested: boolean };
 }
@@ -86,8 +91,7 @@ export async function evaluateUnit(
   const items = prepared.items.filter((i) => inShard(i.id, settings.shard));
   const data = await hashFiles(settings.dataDir, prepared.files);
   const maxNewTokens = unit.maxNewTokens ?? adapter.maxNewTokens(unit.format);
-  const stops = unit.stop ? [...unit.stop] : [...new Set(items.flatMap((i) => i.stop))].sort();
-  const decoding = { maxNewTokens, stop: stops };
+  const decoding = decodingRecord(unit, items, maxNewTokens);
   const promptHash = new Map(items.map((i) => [i.id, sha256(i.prompt)]));
   const promptsHash = sha256(items.map((i) => `${i.id}\t${promptHash.get(i.id)}\n`).sort().join(''));
   const split = unit.selection.split ?? null;
@@ -98,7 +102,7 @@ export async function evaluateUnit(
   const base = join(settings.outDir, modelSlug(model.name), unitStem(unit, settings.shard));
   const recordPath = `${base}.json`;
   const predictionsPath = `${base}.predictions.jsonl`;
-  const store = await PredictionStore.open(predictionsPath, configHash);
+  const store = await PredictionStore.open(predictionsPath, configHash, model);
   if (store.movedAside && !settings.quiet) {
     process.stderr.write(`flan-eval: ${predictionsPath} was made with another configuration; moved it to ${basename(store.movedAside)} and starting afresh\n`);
   }
@@ -111,7 +115,7 @@ export async function evaluateUnit(
   const label = `${model.name} ${unit.benchmark} ${unit.format.cot ? 'cot' : 'direct'} ${unit.format.shots}-shot${settings.shard ? ` shard ${settings.shard.index}/${settings.shard.count}` : ''}`;
   if (reused && !settings.quiet) process.stderr.write(`${label}: resuming, ${reused} of ${items.length} already predicted\n`);
   const progress = new Progress(label, items.length, settings.quiet);
-  if (reused) progress.advance(reused, 0);
+  if (reused) progress.resume(reused);
 
   let generatedTokens = 0;
   const lengths = backend.countTokens(todo.map((i) => i.prompt));
@@ -122,14 +126,17 @@ export async function evaluateUnit(
     let lines: PredictionLine[];
     try {
       lines = await predict(backend, batch, unit, maxNewTokens, promptHash);
-    } catch {
-      // Isolate the failing example(s): retry one by one, recording each error that remains.
+    } catch (batchError) {
+      // Isolate the failing example(s): retry one by one, recording each runtime error that remains. A bug
+      // (TypeError, InternalError, …) is never recorded as a failed example: it stops the run (failures.ts).
+      if (!isPerExampleFailure(batchError)) throw batchError;
       lines = [];
       for (const item of batch) {
         try {
           lines.push(...(await predict(backend, [item], unit, maxNewTokens, promptHash)));
         } catch (e) {
-          lines.push({ id: item.id, task: item.task, promptHash: promptHash.get(item.id)!, prediction: '', answer: '', correct: false, error: String((e as Error)?.message ?? e).split('\n')[0]! });
+          if (!isPerExampleFailure(e)) throw e;
+          lines.push({ id: item.id, task: item.task, target: item.target, promptHash: promptHash.get(item.id)!, prediction: '', answer: '', correct: false, error: String((e as Error)?.message ?? e).split('\n')[0]! });
         }
       }
     }
@@ -140,11 +147,23 @@ export async function evaluateUnit(
     generatedTokens += tokens;
     progress.advance(lines.length, tokens);
   };
+  // The first error that stops the run: queued batches are skipped, those in flight finish and are written
+  // (so a rerun resumes after the fix), then it is rethrown.
+  const stopping: { error: unknown }[] = [];
+  const guarded = async (b: PreparedItem[]): Promise<void> => {
+    if (stopping.length) return;
+    try {
+      await runBatch(b);
+    } catch (error) {
+      stopping.push({ error });
+    }
+  };
   try {
-    await Promise.all(batches.map((b) => limit(() => runBatch(b))));
+    await Promise.all(batches.map((b) => limit(() => guarded(b))));
   } finally {
     await store.close();
   }
+  if (stopping.length) throw stopping[0]!.error;
   progress.finish();
   // Done means a line for this very prompt (an error line counts: that example was tried and recorded).
   const done = items.filter((i) => store.existing.get(i.id)?.promptHash === promptHash.get(i.id)).length;
@@ -161,7 +180,11 @@ export async function evaluateUnit(
   }
   // Rewrite the predictions in id order, one line per id (a retried error leaves two lines behind): the
   // finished file is the same whatever the batch size, concurrency, shard or resume point.
-  await writeFileAtomic(predictionsPath, items.map((i) => i.id).sort(compareIds).map((id) => `${JSON.stringify(store.existing.get(id))}\n`).join(''));
+  // Every line gets its target, and with --save-prompts its prompt (lines an earlier run predicted too);
+  // without --save-prompts no prompt is kept, so the file depends only on this run's flags.
+  const byIdAll = new Map(items.map((i) => [i.id, i]));
+  const finalLine = (id: string) => withTargetAndPrompt(store.existing.get(id)!, byIdAll.get(id)!.target, settings.savePrompts ? byIdAll.get(id)!.prompt : undefined);
+  await writeFileAtomic(predictionsPath, items.map((i) => i.id).sort(compareIds).map((id) => `${JSON.stringify(finalLine(id))}\n`).join(''));
   const wallSeconds = (Date.now() - started) / 1000;
   const record: RunRecord = {
     schema: 'flan-eval/run-record@1',
@@ -174,6 +197,7 @@ export async function evaluateUnit(
     promptsHash,
     configHash,
     selection: { tasks: unit.selection.tasks ?? null, limit: unit.selection.limit ?? null, shard: settings.shard },
+    ...(unit.missingTasks?.length ? { missingTasks: [...unit.missingTasks] } : {}),
     result: adapter.aggregate(items, scores),
     n: items.length,
     failed,
@@ -192,12 +216,33 @@ export async function evaluateUnit(
   return { unit, record, recordPath, predictionsPath, failed, interrupted: false, reused };
 }
 
+/**
+ * The decoding settings as they ran. Each item generates with its own stop sequences (MGSM's are the
+ * language's question word), so when tasks differ `stop` lists only those every task used and `stopByTask`
+ * gives each task its own; a union would name stops that no item ever ran with.
+ */
+function decodingRecord(unit: RunUnit, items: readonly PreparedItem[], maxNewTokens: number): DecodingSettings {
+  if (unit.stop) return { maxNewTokens, stop: [...unit.stop] };
+  const byTask = new Map<string, Set<string>>();
+  for (const i of items) {
+    const set = byTask.get(i.task) ?? new Set<string>();
+    for (const s of i.stop) set.add(s);
+    byTask.set(i.task, set);
+  }
+  const lists = [...byTask.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([task, set]) => [task, [...set].sort()] as const);
+  const keys = new Set(lists.map(([, stops]) => JSON.stringify(stops)));
+  if (keys.size <= 1) return { maxNewTokens, stop: lists[0] ? [...lists[0][1]] : [] };
+  const common = lists[0]![1].filter((s) => lists.every(([, stops]) => stops.includes(s)));
+  return { maxNewTokens, stop: common, stopByTask: Object.fromEntries(lists.map(([task, stops]) => [task, [...stops]])) };
+}
+
 /** The line with its score, keys in a fixed order (id, task, promptHash, prediction, answer, correct, …). */
 function withScore(l: PredictionLine, s: ItemScore): PredictionLine {
-  const { id, task, promptHash, prediction, ...rest } = l;
+  const { id, task, target, promptHash, prediction, ...rest } = l;
   return {
     id,
     task,
+    ...(target !== undefined ? { target } : {}),
     promptHash,
     prediction,
     answer: s.answer,
@@ -209,9 +254,17 @@ function withScore(l: PredictionLine, s: ItemScore): PredictionLine {
   };
 }
 
+/** The line with `target`, then `prompt` (none when undefined), after id and task; other keys keep their order. */
+function withTargetAndPrompt(l: PredictionLine, target: string, prompt: string | undefined): PredictionLine {
+  const { id, task, target: _target, prompt: _prompt, ...rest } = l;
+  void _target;
+  void _prompt;
+  return { id, task, target, ...(prompt !== undefined ? { prompt } : {}), ...rest };
+}
+
 /** Run one batch through the backend; lines carry the raw prediction (scored by the caller). */
 async function predict(backend: ModelBackend, batch: PreparedItem[], unit: RunUnit, maxNewTokens: number, promptHash: Map<string, string>): Promise<PredictionLine[]> {
-  const base = (i: PreparedItem) => ({ id: i.id, task: i.task, promptHash: promptHash.get(i.id)!, prediction: '', answer: '', correct: false, ...(i.cluster !== undefined ? { cluster: i.cluster } : {}) });
+  const base = (i: PreparedItem) => ({ id: i.id, task: i.task, target: i.target, promptHash: promptHash.get(i.id)!, prediction: '', answer: '', correct: false, ...(i.cluster !== undefined ? { cluster: i.cluster } : {}) });
   if (unit.scoring === 'loglik') {
     const ll = await backend.loglik(batch.map((i) => ({ context: i.prompt, continuations: i.choices! })));
     return batch.map((item, k) => {

@@ -4,8 +4,10 @@
  */
 export class Progress {
   private done = 0;
+  /** Examples an earlier run already predicted: counted in done/total, never in the rate or the ETA. */
+  private resumed = 0;
   private tokens = 0;
-  private readonly start = Date.now();
+  private readonly start: number;
   private lastPrint = 0;
   private readonly tty: boolean;
 
@@ -15,14 +17,22 @@ export class Progress {
     private readonly quiet: boolean,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly intervalMs = Number(process.env.FLAN_EVAL_PROGRESS_MS ?? 10_000),
+    private readonly now: () => number = Date.now,
   ) {
     this.tty = Boolean(stream.isTTY);
+    this.start = now();
+  }
+
+  /** Count examples reused from an earlier run (shown as done, but they took no time now). */
+  resume(examples: number): void {
+    this.done += examples;
+    this.resumed += examples;
   }
 
   advance(examples: number, tokens: number): void {
     this.done += examples;
     this.tokens += tokens;
-    const now = Date.now();
+    const now = this.now();
     if (this.quiet) return;
     if (this.tty && now - this.lastPrint > 200) {
       this.stream.write(`\r\x1b[2K${this.line()}`);
@@ -40,13 +50,14 @@ export class Progress {
   }
 
   private line(): string {
-    const secs = Math.max(1e-3, (Date.now() - this.start) / 1000);
-    const rate = this.done / secs;
+    const secs = Math.max(1e-3, (this.now() - this.start) / 1000);
+    const rate = (this.done - this.resumed) / secs;
     const eta = rate > 0 ? (this.total - this.done) / rate : NaN;
     const width = 24;
     const filled = this.total ? Math.round((width * this.done) / this.total) : width;
     const bar = this.tty ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
-    return `${this.label} ${bar}${this.done}/${this.total} · ${rate.toFixed(2)} ex/s · ${(this.tokens / secs).toFixed(1)} tok/s · ETA ${formatSeconds(eta)}`;
+    const resumed = this.resumed ? ` (${this.resumed} resumed)` : '';
+    return `${this.label} ${bar}${this.done}/${this.total}${resumed} · ${rate.toFixed(2)} ex/s · ${(this.tokens / secs).toFixed(1)} tok/s · ETA ${formatSeconds(eta)}`;
   }
 }
 

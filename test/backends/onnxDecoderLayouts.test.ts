@@ -6,7 +6,7 @@ import { OnnxSeq2SeqBackend, type RunEvent } from '../../src/backends/onnx/seq2s
 import { tempDir } from '../helpers/cli.js';
 import { testModelDir } from '../helpers/testModel.js';
 
-// The decoder layouts a folder may hold (SPEC §6): the backend steps with the decoder-with-past when the
+// The decoder layouts a folder may hold (docs/protocol.md §6): the backend steps with the decoder-with-past when the
 // export has one next to the merged decoder, and with the merged decoder alone when it does not (what
 // `models pull` downloads). Both must give the same tokens and scores.
 const PROMPTS = [

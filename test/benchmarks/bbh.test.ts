@@ -16,7 +16,7 @@ async function copyOfData(): Promise<string> {
   return dir;
 }
 
-describe('BBH prompts (golden files, written by hand from SPEC §3)', async () => {
+describe('BBH prompts (golden files, written by hand from docs/protocol.md §3)', async () => {
   const goldens = await loadGoldenPrompts(join(fixturesDir, 'golden', 'bbh'), 'bbh');
 
   it('covers every format: direct and CoT, zero- and few-shot', () => {
@@ -117,7 +117,7 @@ describe('BBH items', () => {
   });
 });
 
-describe('BBH answer extraction and scoring (SPEC §4)', () => {
+describe('BBH answer extraction and scoring (docs/protocol.md §4)', () => {
   const cot: [string, string][] = [
     ['Step one. So the answer is (A).', '(A)'],
     ['So the answer is (A). Hmm, no. So THE ANSWER IS (B).', '(B)'],

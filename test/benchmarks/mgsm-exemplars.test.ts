@@ -111,7 +111,7 @@ describe('MGSM exemplars.py (fixture in the upstream layout)', async () => {
   });
 });
 
-describe('QW, AW and answer phrases (SPEC §3, §4)', () => {
+describe('QW, AW and answer phrases (docs/protocol.md §3, §4)', () => {
   it('QW keeps the spaces after the colon (French "Question : "), AW stops at the colon; full-width colons count', () => {
     assert.equal(leadWord('Question : Combien ?', true), 'Question : ');
     assert.equal(leadWord('Réponse étape par étape : Il y a', false), 'Réponse étape par étape :');

@@ -27,7 +27,7 @@ async function item(id: string, format = COT8): Promise<PreparedItem> {
   return found;
 }
 
-describe('MGSM prompts (golden files, written by hand from SPEC §3)', async () => {
+describe('MGSM prompts (golden files, written by hand from docs/protocol.md §3)', async () => {
   const goldens = await loadGoldenPrompts(join(fixturesDir, 'golden', 'mgsm'), 'mgsm');
 
   it('covers every format (CoT and direct, zero- and few-shot) and a full-width-colon language', () => {
@@ -63,7 +63,7 @@ describe('MGSM items', () => {
     assert.deepEqual(files, [join(dataDir, 'mgsm', 'exemplars.py'), join(dataDir, 'mgsm', 'mgsm_en.tsv')]);
   });
 
-  it('stops at "\\n\\n" + the language\'s question word (SPEC §4)', async () => {
+  it('stops at "\\n\\n" + the language\'s question word (docs/protocol.md §4)', async () => {
     const { items } = await mgsmAdapter.prepare(dataDir, { cot: false, shots: 0 }, { limit: 1 });
     assert.deepEqual(Object.fromEntries(items.map((i) => [i.task, i.stop])), {
       bn: ['\n\nপ্রশ্ন: '],
@@ -125,7 +125,7 @@ describe('MGSM TSV files', () => {
   });
 });
 
-describe('MGSM scoring (SPEC §4)', async () => {
+describe('MGSM scoring (docs/protocol.md §4)', async () => {
   const en = await item('mgsm/en/1'); // target 2125, from "2,125"
   const zh = await item('mgsm/zh/0'); // target 17
   const de = await item('mgsm/de/0'); // target 17

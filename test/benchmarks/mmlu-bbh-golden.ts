@@ -4,7 +4,7 @@ import type { PromptFormat, Selection } from '../../src/types.js';
 
 /**
  * Golden prompt files: `test/fixtures/golden/<benchmark>/<task>.<index>.<direct|cot>-<N>shot[.<split>].txt`
- * hold the exact prompt of one fixture item (written by hand from SPEC §3), followed by one newline
+ * hold the exact prompt of one fixture item (written by hand from docs/protocol.md §3), followed by one newline
  * that is not part of the prompt (so that the files stay ordinary text files).
  */
 export interface GoldenPrompt {

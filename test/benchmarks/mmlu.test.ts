@@ -39,7 +39,7 @@ describe('MMLU CSV', () => {
   });
 });
 
-describe('MMLU prompts (golden files, written by hand from SPEC §3)', async () => {
+describe('MMLU prompts (golden files, written by hand from docs/protocol.md §3)', async () => {
   const goldens = await loadGoldenPrompts(join(fixturesDir, 'golden', 'mmlu'), 'mmlu');
 
   it('covers every format: direct and CoT, zero- and few-shot', () => {
@@ -131,7 +131,7 @@ describe('MMLU items', () => {
   });
 });
 
-describe('MMLU answer extraction and scoring (SPEC §4)', () => {
+describe('MMLU answer extraction and scoring (docs/protocol.md §4)', () => {
   const cases: [string, string][] = [
     [' (B)', '(B)'],
     ['(B)', '(B)'],

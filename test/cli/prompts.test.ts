@@ -57,9 +57,13 @@ describe('flan-eval prompts', () => {
     assert.deepEqual(lines.map((l) => l.id), ['bbh/snarks/0']);
   });
 
+  it('covers every registered benchmark (a benchmark without fixtures fails here rather than being skipped)', () => {
+    assert.deepEqual([...benchmarkNames].sort(), ['bbh', 'mgsm', 'mmlu', 'tydiqa']);
+    for (const name of benchmarkNames) assert.ok(existsSync(join(dataDir, name)), `no ${name} fixtures in test/fixtures/data: add them`);
+  });
+
   for (const name of benchmarkNames) {
-    const fixtures = existsSync(join(dataDir, name));
-    it(`works for ${name} through the registry`, { skip: fixtures ? false : `no ${name} fixtures in test/fixtures/data yet` }, async () => {
+    it(`works for ${name} through the registry`, async () => {
       const out = join(await tempDir(), 'p.jsonl');
       const r = await runCli(['prompts', name, '--data-dir', dataDir, '--out', out]);
       assert.equal(r.code, 0, r.stderr);
@@ -132,7 +136,21 @@ describe('flan-eval prompts: errors exit 2 with one line', () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'mmlu', 'val'), { recursive: true });
     await cp(join(dataDir, 'mmlu', 'val'), join(dir, 'mmlu', 'val'), { recursive: true });
-    assertOneLineError(await runCli(['prompts', 'mmlu', '--split', 'test', '--data-dir', dir, '--out', out()]), /mmlu\/test: no MMLU test split found; run `flan-eval data fetch mmlu`/);
+    assertOneLineError(await runCli(['prompts', 'mmlu', '--split', 'test', '--data-dir', dir, '--out', out()]), /mmlu\/test: no MMLU test split found; this data directory has val\/: use --split val \(or run `flan-eval data fetch mmlu`/);
     await rm(dir, { recursive: true });
+  });
+
+  it('a data directory with only test/ and dev/ suggests --split test, not a download', async () => {
+    const dir = await tempDir();
+    for (const split of ['test', 'dev']) await cp(join(dataDir, 'mmlu', split), join(dir, 'mmlu', split), { recursive: true });
+    assertOneLineError(await runCli(['prompts', 'mmlu', '--data-dir', dir, '--out', out()]), /mmlu\/val: no MMLU val split found; this data directory has test\/: use --split test \(/);
+    const empty = await tempDir();
+    await mkdir(join(empty, 'mmlu', 'dev'), { recursive: true });
+    assertOneLineError(await runCli(['prompts', 'mmlu', '--data-dir', empty, '--out', out()]), /mmlu\/val: no MMLU val split found; run `flan-eval data fetch mmlu`/);
+  });
+
+  it('a whole-number flag echoes what was given', async () => {
+    assertOneLineError(await runCli(['prompts', 'mmlu', '--limit', 'abc', '--data-dir', dataDir, '--out', out()]), /--limit must be a whole number of at least 1, got abc$/);
+    assertOneLineError(await runCli(['prompts', 'mmlu', '--shots', '2.5', '--data-dir', dataDir, '--out', out()]), /--shots must be a whole number 0 or more, got 2\.5$/);
   });
 });

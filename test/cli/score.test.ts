@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fixturesDir, runCli, tempDir } from '../helpers/cli.js';
@@ -84,6 +84,27 @@ describe('flan-eval score', () => {
   });
 });
 
+describe('flan-eval score: needs only what scoring needs', () => {
+  it('TyDiQA scores without the train file (it only supplies exemplars), the same as with it', async () => {
+    const items = await promptsOf(['tydiqa']);
+    const preds = items.map((p, i) => ({ id: p.id, prediction: i % 2 ? p.target : 'no idea' }));
+    const file = await writeJsonl(preds);
+    const withTrain = await runCli(['score', 'tydiqa', '--predictions', file, '--data-dir', dataDir, '--json']);
+    assert.equal(withTrain.code, 0, withTrain.stderr);
+    const noTrain = await tempDir();
+    await cp(join(dataDir, 'tydiqa', 'tydiqa-goldp-v1.1-dev.json'), join(noTrain, 'tydiqa', 'tydiqa-goldp-v1.1-dev.json'));
+    const without = await runCli(['score', 'tydiqa', '--predictions', file, '--data-dir', noTrain, '--json']);
+    assert.equal(without.code, 0, without.stderr);
+    assert.deepEqual(JSON.parse(without.stdout), JSON.parse(withTrain.stdout));
+    assert.ok(JSON.parse(without.stdout).score > 0);
+    assert.match(without.stderr, /predictions are not checked against their prompts/);
+    // Making prompts still needs it, and says so.
+    const prompts = await runCli(['prompts', 'tydiqa', '--data-dir', noTrain, '--out', join(noTrain, 'p.jsonl')]);
+    assert.equal(prompts.code, 2, prompts.stderr);
+    assert.match(prompts.stderr, /tydiqa-goldp-v1\.1-train\.json/);
+  });
+});
+
 describe('flan-eval score: errors exit 2 with one line', () => {
   it('a duplicate id names the file, line and id', async () => {
     const file = await writeJsonl([
@@ -106,7 +127,7 @@ describe('flan-eval score: errors exit 2 with one line', () => {
 
   it('a line that is not JSON, or has no prediction', async () => {
     const bad = await writeJsonl([{ id: 'bbh/snarks/0', prediction: '(A)' }], '{"id": "bbh/snarks/1", "prediction": \n');
-    assertOneLineError(await runCli(['score', 'bbh', '--predictions', bad, '--data-dir', dataDir]), new RegExp(`${bad}:2: not a JSON object`));
+    assertOneLineError(await runCli(['score', 'bbh', '--predictions', bad, '--data-dir', dataDir]), new RegExp(`${bad}:2: not valid JSON \\(`));
     const noPrediction = await writeJsonl([{ id: 'bbh/snarks/0', answer: '(A)' }]);
     assertOneLineError(await runCli(['score', 'bbh', '--predictions', noPrediction, '--data-dir', dataDir]), /:1: id "bbh\/snarks\/0" has no string "prediction"/);
   });

@@ -30,7 +30,7 @@ describe('data fetch / data verify against a local mirror', () => {
   });
   after(() => server.close());
 
-  it('fetches everything into the SPEC §1 layout, records the unpinned hashes, and verifies ok', async () => {
+  it('fetches everything into the docs/protocol.md §1 layout, records the unpinned hashes, and verifies ok', async () => {
     const dataDir = await tempDir();
     const r = await fetch(dataDir, 'all');
     assert.equal(r.code, 0, r.stderr);

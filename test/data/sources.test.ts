@@ -19,7 +19,7 @@ describe('the shipped pin table and the upstream sources', () => {
     assert.equal(pins.pins.size, 67);
   });
 
-  it('maps data paths to the upstream URLs of SPEC §1, and upstream URLs into a mirror', () => {
+  it('maps data paths to the upstream URLs of docs/protocol.md §1, and upstream URLs into a mirror', () => {
     assert.equal(githubUrl('bbh/bbh/snarks.json'), 'https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/main/bbh/snarks.json');
     assert.equal(githubUrl('bbh/cot-prompts/snarks.txt'), 'https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/main/cot-prompts/snarks.txt');
     assert.equal(githubUrl('mgsm/exemplars.py'), 'https://raw.githubusercontent.com/google-research/url-nlp/main/mgsm/exemplars.py');

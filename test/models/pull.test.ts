@@ -6,7 +6,7 @@ import { modelCacheDir } from '../../src/models/cache.js';
 import { countOnnxParams } from '../../src/models/onnxParams.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { UsageError } from '../../src/errors.js';
-import { repoRoot, runCli, tempDir } from '../helpers/cli.js';
+import { fixturesDir, repoRoot, runCli, tempDir } from '../helpers/cli.js';
 import { testModelDir } from '../helpers/testModel.js';
 import { closedPort, startServer, type Behaviour, type FakeServer } from '../net/fakeServer.js';
 import { sha } from '../data/upstreamFixture.js';
@@ -106,7 +106,9 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
 
     const manifest = JSON.parse(await readFile(join(dir, '.flan-eval-model.json'), 'utf8'));
     assert.equal(manifest.commit, COMMIT);
-    const params = (await countOnnxParams(join(model, 'onnx/encoder_model.onnx'))) + (await countOnnxParams(join(model, 'onnx/decoder_model_merged.onnx')));
+    // Encoder + decoder initializers, with the token embedding both files carry counted once.
+    const config = JSON.parse(await readFile(join(model, 'config.json'), 'utf8'));
+    const params = (await countOnnxParams(join(model, 'onnx/encoder_model.onnx'))) + (await countOnnxParams(join(model, 'onnx/decoder_model_merged.onnx'))) - config.vocab_size * config.d_model;
     assert.deepEqual(manifest.dtypes.fp32, { encoder: 'onnx/encoder_model.onnx', decoders: ['onnx/decoder_model_merged.onnx'], params });
 
     const list = await runCli(['models', 'list', '--json'], { env: env() });
@@ -115,6 +117,12 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     let bytes = 0;
     for (const f of await files(dir)) bytes += (await stat(join(dir, f))).size;
     assert.deepEqual(listed, { root: join(cache, 'models'), models: [{ id: 'test-org/tiny-t5', revision: 'main', commit: COMMIT, dir, dtypes: ['fp32'], params, bytes }] });
+    // One count: the run record of this model says the same as `models list`.
+    const out = await tempDir();
+    const run = await runCli(['run', 'mmlu', '--model', 'test-org/tiny-t5', '--tasks', 'world_religions', '--limit', '1', '--max-new-tokens', '2', '--data-dir', join(fixturesDir, 'data'), '--out', out, '--quiet'], { env: env() });
+    assert.equal(run.code, 0, run.stderr);
+    const record = JSON.parse(await readFile(join(out, 'test-org--tiny-t5', (await readdir(join(out, 'test-org--tiny-t5'))).find((f) => /limit1\.json$/.test(f))!), 'utf8'));
+    assert.equal(record.model.params, params);
     const text = await runCli(['models', 'list'], { env: env() });
     assert.match(text.stdout, new RegExp(`^model +revision +dtypes +params +size +folder\\ntest-org/tiny-t5 +main +fp32 +${(params / 1e3).toFixed(1)}K +\\d+ KiB +${dir}\\n$`));
 
@@ -174,7 +182,7 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     await serveRepo('test-org/no-tokenizer', 'main', { 'config.json': 'config.json', 'tokenizer_config.json': 'tokenizer_config.json', 'onnx/encoder_model.onnx': 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx': 'onnx/decoder_model_merged.onnx' });
     const r = await runCli(['models', 'pull', 'test-org/no-tokenizer'], { env: env() });
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim().split('\n').pop(), 'flan-eval: test-org/no-tokenizer@main has no tokenizer.json (HTTP 404); flan-eval needs it (SPEC §6 model layout)');
+    assert.equal(r.stderr.trim().split('\n').pop(), 'flan-eval: test-org/no-tokenizer@main has no tokenizer.json (HTTP 404); flan-eval needs it (docs/protocol.md §6 model layout)');
     assert.deepEqual(await files(join(cache, 'models', 'test-org--no-tokenizer')), []);
 
     await serveRepo('test-org/bad-etag', 'main', { ...BASE, 'onnx/encoder_model.onnx': 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx': 'onnx/decoder_model_merged.onnx' }, { badEtag: 'onnx/encoder_model.onnx' });

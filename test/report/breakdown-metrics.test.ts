@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { writeRun } from './records-helper.js';
 
-test('--breakdown shows TyDiQA F1 (SPEC §4: "report F1 too") in a table of its own, beside exact match', async () => {
+test('--breakdown shows TyDiQA F1 (docs/protocol.md §4: "report F1 too") in a table of its own, beside exact match', async () => {
   const dir = await tempDir();
   const path = await writeRun(dir, { model: 'fixture/f1', params: 1e6, benchmark: 'tydiqa', cot: false, shots: 1, tasks: { arabic: '10', english: '1', korean: '00' } });
   const record = JSON.parse(await readFile(path, 'utf8'));

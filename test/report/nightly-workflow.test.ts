@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { repoRoot, runCli, tempDir } from '../helpers/cli.js';
+import { loadSuite } from '../../src/runner/suite.js';
 import { parse as parseYaml } from 'yaml';
 
 /**
@@ -19,6 +21,7 @@ interface Step {
   uses?: string;
   run?: string;
   if?: string;
+  env?: Record<string, string>;
   with?: Record<string, unknown>;
 }
 
@@ -70,13 +73,51 @@ describe('nightly workflow', () => {
     assert.ok(calls.some((c) => /^compare \$BASELINE results\/nightly\b/.test(c)));
     assert.ok(calls.some((c) => /^report results\/nightly\b.*--format html/.test(c)));
     assert.match(runs, /GITHUB_STEP_SUMMARY/);
-    // The job fails on a regression (compare exit 1) and on a compare that could not run (exit 2).
-    assert.match(runs, /exit 1/);
   });
 
-  test('the suite file it runs exists', async () => {
-    await readFile(join(repoRoot, 'benchmarks', 'suites', 'nightly.json'), 'utf8');
+  test('the suite it runs loads and covers the paper\'s six formats', async () => {
+    const { units } = await loadSuite(join(repoRoot, 'benchmarks', 'suites', 'nightly.json'));
+    const formats = units.map((u) => `${u.benchmark} ${u.format.cot ? 'cot' : 'direct'}`).sort();
+    assert.deepEqual(formats, ['bbh cot', 'bbh direct', 'mgsm cot', 'mmlu cot', 'mmlu direct', 'tydiqa direct']);
   });
+
+  // The steps' own shell scripts run here with a stand-in `npx` that exits with a chosen code, as GitHub runs
+  // them (bash -e), so what is checked is what the job does, not what its text contains.
+  const verdicts: { code: number; ok: boolean; says: RegExp; never?: RegExp }[] = [
+    { code: 0, ok: true, says: /ok/ },
+    { code: 1, ok: false, says: /regression/ },
+    { code: 2, ok: false, says: /could not run/, never: /regression,/ },
+    { code: 3, ok: false, says: /CRASHED: an internal error \(exit 3\)/, never: /found a significant drop/ },
+  ];
+  for (const v of verdicts) {
+    test(`compare exiting ${v.code}: the job ${v.ok ? 'passes' : 'fails'} and its summary says ${v.says}`, async () => {
+      const { steps } = await workflow();
+      const compare = steps.find((s) => /npx flan-eval compare/.test(s.run ?? ''))!;
+      const verdict = steps.find((s) => s.env && 'CODE' in s.env)!;
+      assert.equal(verdict.env!.CODE, '${{ steps.' + 'compare.outputs.code }}', 'the verdict step reads the code the compare step recorded');
+      const sandbox = await stepSandbox(v.code);
+      const first = await runStep(compare.run!, sandbox, {});
+      assert.equal(first.status, 0, `the compare step itself records the code and goes on: ${first.output}`);
+      const recorded = /^code=(\d+)$/m.exec(await readFile(sandbox.output, 'utf8'));
+      assert.equal(recorded?.[1], String(v.code));
+      const last = await runStep(verdict.run!, sandbox, { CODE: recorded[1]! });
+      assert.equal(last.status === 0, v.ok, last.output);
+      assert.match(last.output, v.says);
+      assert.match(await readFile(sandbox.summary, 'utf8'), v.says);
+      if (v.never) assert.doesNotMatch(last.output, v.never);
+    });
+  }
+
+  for (const v of [verdicts[0]!, { code: 1, ok: false, says: /some examples failed/ }, verdicts[3]!]) {
+    test(`run exiting ${v.code}: the step ${v.ok ? 'passes' : 'fails'} and says ${v.says}`, async () => {
+      const { steps } = await workflow();
+      const run = steps.find((s) => /npx flan-eval run /.test(s.run ?? ''))!;
+      const sandbox = await stepSandbox(v.code);
+      const r = await runStep(run.run!, sandbox, {});
+      assert.equal(r.status === 0, v.ok, r.output);
+      assert.match(r.output, v.says);
+    });
+  }
 
   test('every `npx flan-eval` command and flag it uses is one the CLI --help lists', async () => {
     const { steps } = await workflow();
@@ -111,4 +152,36 @@ async function help(cache: Map<string, string>, path: string[]): Promise<string>
     cache.set(key, r.stdout);
   }
   return cache.get(key)!;
+}
+
+interface Sandbox {
+  dir: string;
+  bin: string;
+  summary: string;
+  output: string;
+}
+
+/** A working folder holding the repository's .github (for its scripts) and a fake `npx` exiting `code`. */
+async function stepSandbox(code: number): Promise<Sandbox> {
+  const dir = await tempDir('flan-eval-nightly-');
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  await writeFile(join(bin, 'npx'), `#!/bin/sh\necho "npx $*" >&2\nexit ${code}\n`);
+  await chmod(join(bin, 'npx'), 0o755);
+  await symlink(join(repoRoot, '.github'), join(dir, '.github'));
+  const summary = join(dir, 'summary.md');
+  const output = join(dir, 'output.txt');
+  await writeFile(summary, '');
+  await writeFile(output, '');
+  return { dir, bin, summary, output };
+}
+
+/** Run a step's script as GitHub does (`bash -e`), in the sandbox; returns its status and output. */
+async function runStep(script: string, box: Sandbox, env: Record<string, string>): Promise<{ status: number | null; output: string }> {
+  const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], {
+    cwd: box.dir,
+    encoding: 'utf8',
+    env: { PATH: `${box.bin}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: box.summary, GITHUB_OUTPUT: box.output, BASELINE: 'b', MAX_DROP: '1', ALPHA: '0.05', ...env },
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }

@@ -18,7 +18,7 @@ describe('normalise', () => {
 });
 
 describe('BBH random baselines', () => {
-  test('cover the 27 BBH tasks, with the SPEC rules for two-word and free-form tasks', () => {
+  test('cover the 27 BBH tasks, with the docs/protocol.md rules for two-word and free-form tasks', () => {
     assert.equal(Object.keys(BBH_TASK_LOWS).length, 27);
     for (const t of ['boolean_expressions', 'causal_judgement', 'formal_fallacies', 'navigate', 'sports_understanding', 'web_of_lies']) assert.equal(BBH_TASK_LOWS[t], 50, t);
     for (const t of ['dyck_languages', 'multistep_arithmetic_two', 'object_counting', 'word_sorting']) assert.equal(BBH_TASK_LOWS[t], 0, t);
@@ -31,7 +31,7 @@ describe('BBH random baselines', () => {
     close(BBH_TASK_LOWS.date_understanding!, (212 * (100 / 6) + 38 * (100 / 5)) / 250, 1e-9);
   });
 
-  test('their mean is the "about 26.6" of SPEC §4', () => {
+  test('their mean is the "about 26.6" of docs/protocol.md §4', () => {
     close(BBH_MEAN_LOW, 26.6333, 1e-4);
   });
 
@@ -82,7 +82,7 @@ describe('normalisedAverage', () => {
 });
 
 /**
- * SPEC §4: normalising the BBH aggregate with the 27-task mean low reproduces Table 5's normalised
+ * docs/protocol.md §4: normalising the BBH aggregate with the 27-task mean low reproduces Table 5's normalised
  * averages within 0.2 for Flan-T5 and up to about 1 point for T5 (the paper normalised per task). The
  * measured gaps (ours − published), documented in the README, are pinned here to 0.01.
  */

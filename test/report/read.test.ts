@@ -65,11 +65,11 @@ describe('readPredictions', () => {
     const preds = join(dir, 'm', loaded!.record.predictions);
     const good = JSON.stringify({ id: 'mmlu/anatomy/0', task: 'anatomy', promptHash: 'h', prediction: 'p', answer: 'A', correct: true });
     await writeFile(preds, `${good}\n{"id": "x"\n`);
-    await assert.rejects(readPredictions(loaded!), usage(/predictions\.jsonl:2: invalid JSON/));
+    await assert.rejects(readPredictions(loaded!), usage(/predictions\.jsonl:2: not valid JSON/));
     await writeFile(preds, `${good}\n\n${JSON.stringify({ id: 'b', task: 't', promptHash: 'h', prediction: 'p', answer: 'A', correct: 'yes' })}\n`);
     await assert.rejects(readPredictions(loaded!), usage(/predictions\.jsonl:3: invalid prediction line: correct: /));
     await writeFile(preds, `${good}\n${good}\n`);
-    await assert.rejects(readPredictions(loaded!), usage(/predictions\.jsonl:2: duplicate id mmlu\/anatomy\/0 \(first on line 1\)/));
+    await assert.rejects(readPredictions(loaded!), usage(/predictions\.jsonl:2: duplicate id "mmlu\/anatomy\/0" \(first on line 1\)/));
     await rm(preds);
     await assert.rejects(readPredictions(loaded!), usage(/predictions\.jsonl: file not found; the run record .* points to it/));
   });

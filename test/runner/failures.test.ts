@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../../src/backends/types.js';
+import { InternalError, UsageError } from '../../src/errors.js';
 import { evaluateUnit, type RunSettings, type RunUnit } from '../../src/runner/evaluate.js';
 import type { RunRecord } from '../../src/types.js';
 import { fixturesDir, tempDir } from '../helpers/cli.js';
@@ -52,4 +53,81 @@ test('a failing example is recorded with its error, the rest run on, and a rerun
   const after = (await readFile(second.predictionsPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(after.length, items.length, 'one line per example after the retry');
   assert.equal(after.find((l) => l.id === victim.id).answer, '(A)');
+});
+
+/** A backend whose generate throws `error` for prompts containing `poison` (after `delay` ms). */
+function throwingBackend(poison: string, error: () => unknown): ModelBackend {
+  const ok = fakeBackend(null);
+  return {
+    ...ok,
+    async generate(batch) {
+      if (batch.some((r) => r.prompt.includes(poison))) throw error();
+      return ok.generate(batch);
+    },
+  };
+}
+
+async function poisonedSetup() {
+  const out = await tempDir();
+  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 1, concurrency: 1, shard: null, quiet: true, interrupt: { requested: false } };
+  const { getBenchmark } = await import('../../src/benchmarks/registry.js');
+  const { items } = await getBenchmark('mmlu').prepare(settings.dataDir, unit.format, unit.selection);
+  const victim = items[3]!;
+  return { settings, items, victim, poison: victim.prompt.slice(victim.prompt.lastIndexOf('Q: ')) };
+}
+
+for (const [name, make] of [
+  ['TypeError', () => new TypeError("Cannot read properties of undefined (reading 'text')")],
+  ['ReferenceError', () => new ReferenceError('tokens is not defined')],
+  ['RangeError that is not an allocation failure', () => new RangeError('Invalid array length')],
+  ['InternalError', () => new InternalError('3 outputs for 4 prompts')],
+  ['a thrown string', () => 'boom'],
+] as const) {
+  test(`a ${name} in the backend stops the run (a bug is not a failed example); what was predicted before is kept`, async () => {
+    const { settings, items, victim, poison } = await poisonedSetup();
+    const thrown = make();
+    await assert.rejects(evaluateUnit(throwingBackend(poison, () => thrown), model, unit, settings), (e) => e === thrown);
+    const base = join(settings.outDir, 'fake', 'mmlu_direct_5shot_val');
+    await assert.rejects(readFile(`${base}.json`), { code: 'ENOENT' }, 'no run record is written');
+    const kept = (await readFile(`${base}.predictions.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(kept.length >= 1 && kept.length < items.length, `some predictions were kept (${kept.length})`);
+    assert.ok(kept.every((l) => l.error === undefined && l.id !== victim.id), 'and no line records the bug as an example error');
+  });
+}
+
+for (const [name, make] of [
+  ['onnxruntime inference error', () => new Error('Non-zero status code returned while running MatMul node. Name:"/MatMul" Status Message: shape mismatch')],
+  ['out-of-memory RangeError', () => new RangeError('Array buffer allocation failed')],
+  ['onnxruntime allocation failure', () => new Error('Failed to allocate memory for requested buffer of size 8589934592')],
+] as const) {
+  test(`an ${name} on one prompt is isolated to that example and the run goes on`, async () => {
+    const { settings, items, victim, poison } = await poisonedSetup();
+    const r = await evaluateUnit(throwingBackend(poison, make), model, unit, { ...settings, batchSize: 4 });
+    assert.equal(r.failed, 1);
+    assert.equal(r.record!.n, items.length);
+    const lines = (await readFile(r.predictionsPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => l.error !== undefined).map((l) => [l.id, l.error]), [[victim.id, make().message]]);
+  });
+}
+
+test('an unreadable resume state file stops the run naming it, and the predictions are neither moved aside nor reused', async () => {
+  const { settings, items } = await poisonedSetup();
+  const first = await evaluateUnit(fakeBackend(null), model, unit, settings);
+  assert.equal(first.record!.n, items.length);
+  const before = await readFile(first.predictionsPath, 'utf8');
+  const state = `${first.predictionsPath}.state.json`;
+  await writeFile(state, '{"configHash": "abc');
+  await assert.rejects(evaluateUnit(fakeBackend(null), model, unit, settings), (e: Error) => e instanceof UsageError && e.message.startsWith(`${state}: the resume state is not valid JSON; delete it`));
+  await writeFile(state, '[]');
+  await assert.rejects(evaluateUnit(fakeBackend(null), model, unit, settings), (e: Error) => e instanceof UsageError && /no "configHash"/.test(e.message));
+  assert.equal(await readFile(first.predictionsPath, 'utf8'), before);
+  assert.deepEqual((await readdir(join(settings.outDir, 'fake'))).filter((f) => f.includes('stale')), []);
+});
+
+test('the parameter count is never silently null: an unreadable model file is an error naming it', async () => {
+  const { modelMeta } = await import('../../src/runner/model.js');
+  const dir = await tempDir();
+  await writeFile(join(dir, 'encoder_model.onnx'), 'not a protobuf at all');
+  const backend = { info: { dir, files: ['encoder_model.onnx'], dtype: 'fp32' }, modelConfig: { dModel: 8, vocabSize: 10 } } as unknown as Parameters<typeof modelMeta>[0];
+  await assert.rejects(modelMeta(backend, 'broken'), (e: Error) => e instanceof UsageError && e.message.startsWith(join(dir, 'encoder_model.onnx')));
 });

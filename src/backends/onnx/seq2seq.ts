@@ -11,7 +11,7 @@ import { argmaxLogprob, emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
 export interface OnnxBackendOptions {
-  /** Model folder (SPEC §6 layout). */
+  /** Model folder (docs/protocol.md §6 layout). */
   dir: string;
   name?: string;
   dtype?: Dtype;

@@ -30,7 +30,7 @@ export function checkSession(session: ort.InferenceSession, path: string, inputs
     const parts = [];
     if (missingIn.length) parts.push(`inputs ${summarize(missingIn)}`);
     if (missingOut.length) parts.push(`outputs ${summarize(missingOut)}`);
-    throw new UsageError(`${path}: the model lacks ${parts.join(' and ')} that flan-eval needs; it must be a Transformers.js/Optimum seq2seq export (SPEC §6), e.g. Xenova/flan-t5-small`);
+    throw new UsageError(`${path}: the model lacks ${parts.join(' and ')} that flan-eval needs; it must be a Transformers.js/Optimum seq2seq export (docs/protocol.md §6), e.g. Xenova/flan-t5-small`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { endOfLast } from '../scoring.js';
 
 /**
- * SPEC §4 BBH answer extraction (the prediction is already cut at its stop sequence).
+ * docs/protocol.md §4 BBH answer extraction (the prediction is already cut at its stop sequence).
  * CoT: the text after the last `the answer is ` in any case, trimmed, its final `.` removed; without
  * that phrase, the whole trimmed prediction. Direct: the first line, trimmed.
  * This is the rule that reproduces the BBH authors' published accuracies for their own outputs.

@@ -16,7 +16,7 @@ export interface BbhExemplar {
   answer: string;
 }
 
-/** A parsed cot-prompt file (SPEC §3 `P`, `D` and the exemplars). */
+/** A parsed cot-prompt file (docs/protocol.md §3 `P`, `D` and the exemplars). */
 export interface BbhCotPrompt {
   /** `P`: everything after the `-----` line, trailing white space removed. */
   body: string;

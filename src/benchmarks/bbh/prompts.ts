@@ -1,6 +1,6 @@
 import type { BbhCotPrompt } from './load.js';
 
-/** BBH prompt strings, exactly as SPEC §3 fixes them. Pure functions of the upstream files. */
+/** BBH prompt strings, exactly as docs/protocol.md §3 fixes them. Pure functions of the upstream files. */
 
 export const COT_TRIGGER = " Let's think step by step.";
 

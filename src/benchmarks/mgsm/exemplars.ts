@@ -1,13 +1,13 @@
 import { InputError } from '../../errors.js';
 import { parsePythonAssignments, type PyDict, type PyValue } from './pyLiteral.js';
 
-/** One worked exemplar: `q` starts with the question word, `a` with the answer phrase (SPEC §1). */
+/** One worked exemplar: `q` starts with the question word, `a` with the answer phrase (docs/protocol.md §1). */
 export interface MgsmExemplar {
   q: string;
   a: string;
 }
 
-/** What a language's prompts and scorer need, all derived from its exemplars (SPEC §3, §4). */
+/** What a language's prompts and scorer need, all derived from its exemplars (docs/protocol.md §3, §4). */
 export interface MgsmLanguageExemplars {
   exemplars: MgsmExemplar[];
   /** Exemplar 1's `q` up to and including its first `:`/`：` plus the spaces after it, e.g. `Question: `. */
@@ -29,7 +29,7 @@ export interface MgsmExemplarFile {
 
 const isDict = (v: PyValue | undefined): v is PyDict => v instanceof Map;
 
-/** Parse `exemplars.py` (as data) and check it has the shape SPEC §1 describes. */
+/** Parse `exemplars.py` (as data) and check it has the shape docs/protocol.md §1 describes. */
 export function parseExemplarFile(src: string, file: string): MgsmExemplarFile {
   const vars = parsePythonAssignments(src, file);
   const bad = (detail: string) => new InputError(file, `${detail}; fetch the file again (\`flan-eval data fetch mgsm\`)`);
@@ -70,7 +70,7 @@ export function parseExemplarFile(src: string, file: string): MgsmExemplarFile {
 }
 
 /**
- * SPEC §3: the text up to and including the first `:` (or full-width `：`); for QW also the spaces
+ * docs/protocol.md §3: the text up to and including the first `:` (or full-width `：`); for QW also the spaces
  * after it, so `Question : ` (French) and `问题：` (no space) both come out right.
  */
 export function leadWord(text: string, withSpaces: boolean): string {
@@ -88,7 +88,7 @@ export function leadWord(text: string, withSpaces: boolean): string {
 const PHRASE_START = /[.。।!?！？\d]/u;
 
 /**
- * SPEC §4's answer phrases: the words before the number at the end of each exemplar's answer, i.e.
+ * docs/protocol.md §4's answer phrases: the words before the number at the end of each exemplar's answer, i.e.
  * the text between the last sentence end (or digit) and the final number, trimmed. Upstream does not
  * use one phrase per language: German exemplar 1 ends `Die Antwort ist 11.`, exemplars 2–8
  * `Die Antwort lautet 29.`; Telugu exemplar 2 has no full stop before `సమాధానం 29`, so its phrase also

@@ -1,5 +1,5 @@
 /**
- * MGSM answer extraction (SPEC §4): the first number after the language's answer phrase, else the last
+ * MGSM answer extraction (docs/protocol.md §4): the first number after the language's answer phrase, else the last
  * number in the prediction; thousands separators removed; compared numerically.
  */
 

@@ -13,7 +13,7 @@ import { parseMgsmTsv } from './tsv.js';
 
 const DEFAULT_SHOTS = 8;
 
-/** SPEC §4: the paper's MGSM average leaves English out (it is reported on its own). */
+/** docs/protocol.md §4: the paper's MGSM average leaves English out (it is reported on its own). */
 export const MGSM_EXCLUDED_FROM_AVERAGE = ['en'];
 
 /** `--languages` also accepts English names of the 11 languages. */
@@ -46,7 +46,7 @@ export async function loadExemplarFile(dataDir: string): Promise<MgsmExemplarFil
 }
 
 export interface MgsmItem extends PreparedItem {
-  /** The language's answer phrases (SPEC §4), e.g. [`The answer is`]; scoring takes the number after one. */
+  /** The language's answer phrases (docs/protocol.md §4), e.g. [`The answer is`]; scoring takes the number after one. */
   answerPhrases: string[];
 }
 

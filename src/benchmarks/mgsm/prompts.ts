@@ -1,7 +1,7 @@
 import type { MgsmLanguageExemplars } from './exemplars.js';
 
 /**
- * MGSM prompts, exactly as SPEC §3 writes them. `lang` carries QW (question word with its colon and
+ * MGSM prompts, exactly as docs/protocol.md §3 writes them. `lang` carries QW (question word with its colon and
  * following spaces) and AW (answer phrase up to its colon), both taken from exemplar 1.
  */
 
@@ -28,7 +28,7 @@ export function directPrompt(lang: MgsmLanguageExemplars, numberAnswers: readonl
   return shown.join('\n\n') + '\n\n' + tail(lang, question);
 }
 
-/** SPEC §4: generation stops at the next question, `"\n\n" + QW`, in the language's own words. */
+/** docs/protocol.md §4: generation stops at the next question, `"\n\n" + QW`, in the language's own words. */
 export function stopSequences(lang: MgsmLanguageExemplars): string[] {
   return ['\n\n' + lang.questionWord];
 }

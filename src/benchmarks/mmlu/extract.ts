@@ -1,7 +1,7 @@
 import { endOfLast } from '../scoring.js';
 
 /**
- * SPEC §4 MMLU answer extraction: the first `(A)`–`(D)`, or a lone capital letter A–D, after the last
+ * docs/protocol.md §4 MMLU answer extraction: the first `(A)`–`(D)`, or a lone capital letter A–D, after the last
  * `answer is`; if there is none there, the first one anywhere in the prediction. Returns `(X)` or ''.
  *
  * "Lone" means not part of a word or number ("A" in "Apple" or "4A" does not count; "B" in "B." or

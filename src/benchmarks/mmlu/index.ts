@@ -74,7 +74,13 @@ export const mmluAdapter: BenchmarkAdapter = {
   async listTasks(dataDir: string, split = 'val'): Promise<string[]> {
     await requireDataFolder(dataDir, 'mmlu', 'mmlu');
     const folder = splitFolder(dataDir, checkSplit(split));
-    if (!(await isFolder(folder))) throw new UsageError(`${folder}: no MMLU ${split} split found; ${fetchHint('mmlu')}`);
+    if (!(await isFolder(folder))) {
+      // Some copies of the data hold only test/ and dev/: then the fix is a flag, not a download.
+      const others: string[] = [];
+      for (const s of SPLITS) if (s !== split && s !== 'dev' && (await isFolder(splitFolder(dataDir, s)))) others.push(s);
+      const hint = others.length ? `this data directory has ${others.map((s) => `${s}/`).join(' and ')}: use ${others.map((s) => `--split ${s}`).join(' or ')} (or ${fetchHint('mmlu')} for the ${split} split)` : fetchHint('mmlu');
+      throw new UsageError(`${folder}: no MMLU ${split} split found; ${hint}`);
+    }
     const subjects = await listNamesWithSuffix(folder, `_${split}.csv`);
     if (subjects.length === 0) throw new UsageError(`${folder}: no <subject>_${split}.csv files; ${fetchHint('mmlu')}`);
     return subjects;

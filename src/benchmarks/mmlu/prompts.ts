@@ -1,7 +1,7 @@
 import { MMLU_LETTERS, type MmluRow } from './csv.js';
 
 /**
- * MMLU prompt strings, exactly as SPEC §3 fixes them (Flan style). Pure functions of the data so that
+ * MMLU prompt strings, exactly as docs/protocol.md §3 fixes them (Flan style). Pure functions of the data so that
  * golden tests can pin every character.
  */
 

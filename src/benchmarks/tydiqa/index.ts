@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { ItemScore, PromptFormat, Selection } from '../../types.js';
-import type { BenchmarkAdapter, PreparedBenchmark, PreparedItem } from '../adapter.js';
+import type { BenchmarkAdapter, PreparedBenchmark, PreparedItem, PreparePurpose } from '../adapter.js';
+import { exists } from '../../util/fs.js';
 import { applyLimit, exampleId, fetchHint, notice, readDataJson, requireDataFolder, resolveTaskNames } from '../common.js';
 import { paperAverageSets } from '../mgsm/average.js';
 import { passageCluster } from '../clusters.js';
@@ -12,7 +13,7 @@ import { scoreAgainstGolds } from './squad.js';
 
 const DEFAULT_SHOTS = 1;
 
-/** SPEC §4: the paper's TyDiQA average is over the 8 languages other than English (reported alone). */
+/** docs/protocol.md §4: the paper's TyDiQA average is over the 8 languages other than English (reported alone). */
 export const TYDIQA_EXCLUDED_FROM_AVERAGE = ['english'];
 
 /** `--languages` also accepts ISO 639-1 codes. */
@@ -58,24 +59,29 @@ export const tydiqaAdapter: BenchmarkAdapter = {
     return langs;
   },
 
-  async prepare(dataDir: string, format: PromptFormat, selection: Selection): Promise<PreparedBenchmark> {
+  async prepare(dataDir: string, format: PromptFormat, selection: Selection, purpose: PreparePurpose = 'evaluate'): Promise<PreparedBenchmark> {
     await requireDataFolder(dataDir, 'tydiqa', 'tydiqa');
     const dev = devPath(dataDir);
     const byLang = await loadQuestions(dev);
     const tasks = resolveTaskNames('TyDiQA language', selection.tasks, [...byLang.keys()].sort(), TYDIQA_LANGUAGE_CODES);
     const files = [dev];
     // The train file (tens of MB) is read only when exemplars are wanted.
+    // Scoring needs only the dev file: the train file supplies exemplars, i.e. prompts, nothing scored.
     let train: Map<string, TydiqaQuestion[]> | undefined;
+    let promptsExact = true;
     if (format.shots > 0) {
       const trainFile = trainPath(dataDir);
-      train = await loadQuestions(trainFile);
-      files.push(trainFile);
+      if (purpose === 'score' && !(await exists(trainFile))) promptsExact = false;
+      else {
+        train = await loadQuestions(trainFile);
+        files.push(trainFile);
+      }
     }
     const items: PreparedItem[] = [];
     for (const lang of tasks) {
       // Exemplars: the first N questions of the language in the train file that have an answer.
       const shots = (train?.get(lang) ?? []).filter((q) => q.answers.length > 0).slice(0, format.shots);
-      if (shots.length < format.shots) {
+      if (promptsExact && shots.length < format.shots) {
         notice(
           shots.length === 0
             ? `tydiqa: ${trainPath(dataDir)} has no "${lang}" question to use as exemplar; "${lang}" prompts are zero-shot`
@@ -97,7 +103,7 @@ export const tydiqaAdapter: BenchmarkAdapter = {
         items.push(item);
       });
     }
-    return { items, files, tasks };
+    return { items, files, tasks, ...(promptsExact ? {} : { promptsExact }) };
   },
 
   maxNewTokens(): number {

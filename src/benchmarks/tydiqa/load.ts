@@ -4,7 +4,7 @@ import { InputError } from '../../errors.js';
 export interface TydiqaQuestion {
   /** e.g. `arabic-2387335860751143628-1`. */
   qaId: string;
-  /** The part of the id before the first `-` (SPEC §1). */
+  /** The part of the id before the first `-` (docs/protocol.md §1). */
   language: string;
   context: string;
   question: string;
@@ -47,7 +47,7 @@ export function readSquadQuestions(json: unknown, file: string): TydiqaQuestion[
   return out;
 }
 
-/** Group questions by language, keeping file order inside each (SPEC §2: that order is the id index). */
+/** Group questions by language, keeping file order inside each (docs/protocol.md §2: that order is the id index). */
 export function byLanguage(questions: readonly TydiqaQuestion[]): Map<string, TydiqaQuestion[]> {
   const out = new Map<string, TydiqaQuestion[]>();
   for (const q of questions) {

@@ -1,8 +1,8 @@
 /**
- * TyDiQA GoldP prompts. SPEC §3 leaves the wording to us; this is a Flan-style reading-comprehension
+ * TyDiQA GoldP prompts. docs/protocol.md §3 leaves the wording to us; this is a Flan-style reading-comprehension
  * template (instruction, then `Passage/Question/Answer` blocks), in English for every language as the
  * Flan instructions are. Each block ends in `Answer:`, and an exemplar's answer follows on that line,
- * so the model's answer is the rest of the line: generation stops at "\n" (SPEC §4).
+ * so the model's answer is the rest of the line: generation stops at "\n" (docs/protocol.md §4).
  *
  *   INSTRUCTION  = "Answer the question with a short span copied from the passage.\n\n"
  *   block(p, q)  = "Passage: " + p + "\nQuestion: " + q + "\nAnswer:"

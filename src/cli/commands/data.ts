@@ -12,7 +12,7 @@ import { netSettings } from '../../net/settings.js';
 import { setExitCode } from '../main.js';
 
 /**
- * `flan-eval data fetch [benchmark…]` and `flan-eval data verify [benchmark…]` (SPEC §1, §5).
+ * `flan-eval data fetch [benchmark…]` and `flan-eval data verify [benchmark…]` (docs/protocol.md §1, §5).
  * Progress goes to stderr; the summary (or `--json` document) to stdout.
  */
 

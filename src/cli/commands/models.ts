@@ -6,7 +6,7 @@ import { formatBytes, Progress } from '../../net/progress.js';
 import { netSettings } from '../../net/settings.js';
 
 /**
- * `flan-eval models pull <hub-id>` and `flan-eval models list` (SPEC §5, §6). `pull` prints the model folder
+ * `flan-eval models pull <hub-id>` and `flan-eval models list` (docs/protocol.md §5, §6). `pull` prints the model folder
  * on stdout (so `--model "$(flan-eval models pull X)"` works); progress goes to stderr.
  */
 

@@ -9,7 +9,7 @@ import { describeFormat, formatOptions, parseFormatFlags } from '../format-flags
 
 /**
  * `flan-eval prompts <benchmark>`: write the exact prompts of a format without a model, one JSON line per
- * item with exactly `id`, `benchmark`, `task`, `prompt`, `target` (SPEC §5), so that any other system can
+ * item with exactly `id`, `benchmark`, `task`, `prompt`, `target` (docs/protocol.md §5), so that any other system can
  * produce predictions for `flan-eval score`.
  */
 export const promptsCommand: CommandModule<object, Record<string, unknown>> = {
@@ -29,7 +29,7 @@ export const promptsCommand: CommandModule<object, Record<string, unknown>> = {
     if (typeof out !== 'string' || out === '') throw new UsageError('--out needs a file name');
     if ((await stat(out).catch(() => null))?.isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file name such as ${join(out, `${adapter.name}.jsonl`)}`);
     const { items, tasks } = await adapter.prepare(dataDir, format, selection);
-    // Exactly the five SPEC fields, in this order: the file is a contract with other tools.
+    // Exactly the five docs/protocol.md fields, in this order: the file is a contract with other tools.
     const text = items.map((i) => `${JSON.stringify({ id: i.id, benchmark: i.benchmark, task: i.task, prompt: i.prompt, target: i.target })}\n`).join('');
     if (out === '-') process.stdout.write(text);
     else await writeFileAtomic(out, text);

@@ -1,4 +1,4 @@
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { OnnxSeq2SeqBackend } from '../../backends/onnx/seq2seq.js';
 import type { Dtype } from '../../backends/types.js';
@@ -6,11 +6,12 @@ import type { PreparedBenchmark } from '../../benchmarks/adapter.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { resolveModel } from '../../models/resolve.js';
-import { evaluateUnit, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
+import { evaluateUnit, modelSlug, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
 import { modelMeta } from '../../runner/model.js';
 import { distributeNames } from '../../runner/selection.js';
 import { parseShard } from '../../runner/shard.js';
 import { loadSuite } from '../../runner/suite.js';
+import { checkCoverage } from '../../runner/coverage.js';
 import type { ScoringMode } from '../../types.js';
 import { fetchData } from '../../data/fetch.js';
 import { loadPins } from '../../data/pins.js';
@@ -18,8 +19,9 @@ import { checkMirror } from '../../data/sources.js';
 import { withInterruptCleanup } from '../../net/download.js';
 import { Progress as DownloadProgress } from '../../net/progress.js';
 import { netSettings } from '../../net/settings.js';
-import { describeFormat, formatFor, formatOptions, readFormatFlags, wholeNumber } from '../format-flags.js';
+import { formatFor, formatOptions, readFormatFlags, wholeNumber } from '../format-flags.js';
 import { setExitCode } from '../main.js';
+import { commandAsTyped, summaryTable } from '../run-output.js';
 
 /**
  * `flan-eval run <benchmark…> --model M…`: the main job. Each model in turn, each benchmark × format,
@@ -32,19 +34,21 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     y
       .positional('benchmarks', { type: 'string', array: true, description: 'mmlu, bbh, tydiqa, mgsm (or use --suite)' })
       .options(formatOptions)
-      .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (SPEC §6 layout) or a pulled hub id; repeat for several models' })
+      .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (docs/protocol.md §6 layout) or a pulled hub id; repeat for several models' })
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
       .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
-      .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
-      .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
-      .option('concurrency', { type: 'number', default: 1, description: 'batches in flight at once' })
-      .option('max-new-tokens', { type: 'number', description: 'override the per-format generation budget' })
+      .option('threads', { type: 'string', requiresArg: true, description: 'intra-op threads (default: all cores)' })
+      .option('batch-size', { type: 'string', requiresArg: true, default: 8, description: 'examples per batch' })
+      .option('concurrency', { type: 'string', requiresArg: true, default: 1, description: 'batches in flight at once' })
+      .option('max-new-tokens', { type: 'string', requiresArg: true, description: 'override the per-format generation budget' })
       .option('stop', { type: 'string', array: true, description: "override the stop sequences for generation (repeat it; shell escapes such as $'\\n' for newlines)" })
       .option('shard', { type: 'string', description: 'i/n: evaluate only shard i of n (0-based); combine with `flan-eval merge`' })
       .option('out', { type: 'string', default: 'results', description: 'folder for run records and predictions' })
+      .option('strict', { type: 'boolean', default: false, description: 'refuse to run when expected tasks (MMLU subjects, BBH tasks, MGSM languages) have no data files' })
       .option('download', { type: 'boolean', default: false, description: 'fetch missing benchmark data first (as `flan-eval data fetch`; $FLAN_EVAL_MIRROR is honoured)' })
+      .option('save-prompts', { type: 'boolean', default: false, description: 'also write each prompt into its predictions line' })
       .option('quiet', { type: 'boolean', default: false, description: 'no progress on stderr' })
       .option('json', { type: 'boolean', default: false, description: 'print one JSON document with the results' })
       .example('$0 run mmlu --cot --model Xenova/flan-t5-small', 'MMLU 5-shot chain-of-thought')
@@ -96,7 +100,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       process.stderr.write('\nflan-eval: interrupted; finishing the batches in flight (Ctrl-C again to stop at once)…\n');
     };
     process.on('SIGINT', onSigint);
-    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, interrupt };
+    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, savePrompts: argv.savePrompts === true, interrupt };
     const outcomes: UnitOutcome[] = [];
     if (argv.download) {
       const benchmarks = [...new Set(units.map((u) => u.benchmark))];
@@ -115,14 +119,15 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       const prepared = new Map<RunUnit, PreparedBenchmark>();
       for (const u of units) prepared.set(u, await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection));
-      for (const spec of argv.model as string[]) {
-        const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
-        // A folder is named by its last component; a hub id keeps its owner/name.
-        const name = resolve(spec) === dir ? basename(dir) : spec;
+      // Expected tasks whose files are missing: named now, recorded in each record (marked partial).
+      const missing = checkCoverage([...prepared].map(([unit, p]) => ({ unit, prepared: p })), await loadPins(), flags.dataDir, argv.strict === true);
+      for (const u of units) if (missing.get(u)?.length) u.missingTasks = missing.get(u)!;
+      for (const { spec, dir, name } of await resolveModels(argv.model as string[], argv.dtype as Dtype, settings.outDir)) {
         const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
         try {
-          if (backend.modelConfig.testModel && !settings.quiet) {
-            process.stderr.write(`flan-eval: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
+          // Not silenced by --quiet: it changes what every number of this run means.
+          if (backend.modelConfig.testModel) {
+            process.stderr.write(`flan-eval: warning: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
           }
           const meta = await modelMeta(backend, name);
           for (const unit of units) {
@@ -143,9 +148,10 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       process.stdout.write(`${JSON.stringify({ interrupted: interrupt.requested, failed, runs: outcomes.map((o) => ({ record: o.record ? o.recordPath : null, predictions: o.predictionsPath, benchmark: o.unit.benchmark, format: { ...o.unit.format, scoring: o.unit.scoring }, model: o.record?.model.name ?? null, score: o.record?.result.score ?? null, n: o.record?.n ?? null, failed: o.failed })) })}\n`);
     } else {
       process.stdout.write(summaryTable(outcomes));
+      if (!outcomes.some((o) => o.record)) process.stderr.write('flan-eval: no run finished, so there is no summary\n');
     }
     if (interrupt.requested) {
-      process.stderr.write(`flan-eval: stopped early; predictions so far are saved. Resume with the same command: flan-eval run ${process.argv.slice(3).join(' ')}\n`);
+      process.stderr.write(`flan-eval: stopped early; predictions so far are saved. Resume with the same command: ${commandAsTyped(process.argv, process.env)}\n`);
       setExitCode(argv, EXIT.interrupted);
     } else if (failed > 0) {
       process.stderr.write(`flan-eval: ${failed} example(s) failed; they count as wrong and carry an "error" field in the predictions files. Rerun the same command to retry them.\n`);
@@ -154,15 +160,24 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
   },
 };
 
-function summaryTable(outcomes: readonly UnitOutcome[]): string {
-  const rows = outcomes
-    .filter((o) => o.record)
-    .map((o) => {
-      const r = o.record!;
-      return [r.model.name, r.benchmark, describeFormat(r.format, { ...(r.format.split ? { split: r.format.split } : {}) }) + (r.format.scoring === 'loglik' ? ', loglik' : ''), `${r.result.score.toFixed(1)} ± ${r.result.stderr.toFixed(1)}`, String(r.n), String(r.failed), o.recordPath];
-    });
-  const header = ['model', 'benchmark', 'format', 'score', 'n', 'failed', 'record'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |\n`;
-  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
+/**
+ * Resolve every --model before any runs. A folder is named by its last component, a hub id keeps its
+ * owner/name; results go to `<out>/<name>/`. Two different models with one name (`--model a/m --model b/m`)
+ * would share that folder, so they are refused here; the same model given twice runs once.
+ */
+async function resolveModels(specs: readonly string[], dtype: Dtype, outDir: string): Promise<{ spec: string; dir: string; name: string }[]> {
+  const out: { spec: string; dir: string; name: string }[] = [];
+  for (const spec of specs) {
+    const dir = await resolveModel(spec, { dtype });
+    const name = resolve(spec) === dir ? basename(dir) : spec;
+    if (out.some((m) => m.dir === dir)) continue;
+    const clash = out.find((m) => modelSlug(m.name) === modelSlug(name));
+    if (clash) {
+      throw new UsageError(
+        `--model ${clash.spec} and --model ${spec} are different models with one name, "${name}": both would write ${join(outDir, modelSlug(name))}/. Rename one folder, or run them with different --out`,
+      );
+    }
+    out.push({ spec, dir, name });
+  }
+  return out;
 }

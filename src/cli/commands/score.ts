@@ -5,13 +5,14 @@ import { getBenchmark } from '../../benchmarks/registry.js';
 import { InputError, unknownName, UsageError } from '../../errors.js';
 import { lmEvalJson, lmEvalTable, rescoreLmEval } from '../../lmeval/rescore.js';
 import type { BenchmarkScore, ItemScore, PromptFormat, Selection } from '../../types.js';
+import { parsePredictions, requireWhole } from '../../results/predictionsJsonl.js';
 import { readText, sha256 } from '../../util/fs.js';
 import { describeFormat, formatOptions, parseFormatFlags } from '../format-flags.js';
 
 /**
  * `flan-eval score <benchmark>`: score predictions from any source (`{"id", "prediction"}` lines, e.g.
  * the predictions JSONL of `run`, or another system's outputs for the prompts of `flan-eval prompts`)
- * with the benchmark's SPEC §4 rules. Items without a prediction count as wrong and are reported.
+ * with the benchmark's docs/protocol.md §4 rules. Items without a prediction count as wrong and are reported.
  */
 export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'score <benchmark>',
@@ -45,7 +46,8 @@ export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
     const file = given[0];
     if (typeof file !== 'string' || file === '') throw new UsageError('--predictions needs a file name');
     const predictions = await readPredictionFile(file);
-    const { items } = await adapter.prepare(dataDir, format, selection);
+    const { items, promptsExact } = await adapter.prepare(dataDir, format, selection, 'score');
+    if (promptsExact === false) notice(`${adapter.name}: scoring without the files that only shape the prompts (exemplars); predictions are not checked against their prompts`);
 
     const byId = new Map(items.map((i) => [i.id, i]));
     const scores = new Map<string, ItemScore>();
@@ -56,7 +58,7 @@ export const scoreCommand: CommandModule<object, Record<string, unknown>> = {
         throw new InputError(file, `id "${p.id}" is not among the ${items.length} selected ${adapter.name} items; check the benchmark and --tasks/--languages, --split, --limit`, p.line);
       }
       // run's predictions carry the hash of the prompt they answered: a mismatch means other format flags.
-      if (p.promptHash !== undefined && p.promptHash !== sha256(item.prompt)) changedPrompts++;
+      if (promptsExact !== false && p.promptHash !== undefined && p.promptHash !== sha256(item.prompt)) changedPrompts++;
       scores.set(p.id, adapter.scoreItem(item, p.prediction, format));
     }
     const result = adapter.aggregate(items, scores);
@@ -73,43 +75,29 @@ export interface PredictionInput {
   id: string;
   prediction: string;
   promptHash?: string;
+  /** Set on `run`'s lines for an example whose inference failed. */
+  error?: string;
   /** 1-based line in the file. */
   line: number;
 }
 
 /**
- * Read `{"id", "prediction"}` JSONL (other fields are allowed and ignored). Blank lines are skipped.
- * Bad JSON, a missing field or a duplicate id is an InputError naming the file, line and id.
+ * Read `{"id", "prediction"}` JSONL (other fields are allowed and ignored) with the shared predictions policy
+ * (results/predictionsJsonl.ts): blank lines skipped; bad JSON, a missing field, a repeated id or a torn last
+ * line is an InputError naming the file and line; a retried example's later line replaces its error line.
  */
 export async function readPredictionFile(file: string): Promise<PredictionInput[]> {
   const text = await readText(file, 'pass the predictions JSONL with --predictions');
-  const seen = new Map<string, number>();
-  const out: PredictionInput[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (e) {
-      throw new InputError(file, `not a JSON object (${(e as Error).message}); each line must be {"id": …, "prediction": …}`, line);
-    }
-    const v = value as { id?: unknown; prediction?: unknown; promptHash?: unknown } | null;
-    if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v.id !== 'string') {
-      throw new InputError(file, 'each line must be a JSON object with a string "id" and a string "prediction"', line);
-    }
+  const parsed = parsePredictions(text, file, (value, line): PredictionInput => {
+    const v = value as { id?: unknown; prediction?: unknown; promptHash?: unknown; error?: unknown };
+    if (typeof v.id !== 'string') throw new InputError(file, 'each line must be a JSON object with a string "id" and a string "prediction"', line);
     if (typeof v.prediction !== 'string') throw new InputError(file, `id "${v.id}" has no string "prediction"`, line);
-    const first = seen.get(v.id);
-    if (first !== undefined) throw new InputError(file, `duplicate id "${v.id}" (first on line ${first}); keep one prediction per id`, line);
-    seen.set(v.id, line);
-    const p: PredictionInput = { id: v.id, prediction: v.prediction, line };
-    if (typeof v.promptHash === 'string') p.promptHash = v.promptHash;
-    out.push(p);
+    return { id: v.id, prediction: v.prediction, line, ...(typeof v.promptHash === 'string' ? { promptHash: v.promptHash } : {}), ...(typeof v.error === 'string' ? { error: v.error } : {}) };
   });
-  return out;
+  return requireWhole(parsed, file, 'complete or fix it, then score again').lines;
 }
 
-/** SPEC §5 `--json`: `{"benchmark", "cot", "score", "tasks": {name: {"score", "n"}}}` plus stderr, missing, format. */
+/** docs/protocol.md §5 `--json`: `{"benchmark", "cot", "score", "tasks": {name: {"score", "n"}}}` plus stderr, missing, format. */
 export function scoreJson(result: BenchmarkScore, format: PromptFormat, selection: Selection, items: readonly PreparedItem[], missing: number): object {
   return {
     benchmark: result.benchmark,

@@ -9,7 +9,7 @@ import { randomWeights } from './weights.js';
 
 /**
  * `make-test-model`: a random-weight T5 v1.1 / Flan-T5 in the Transformers.js / Optimum export layout
- * (SPEC §6). For tests and speed benchmarks only — its scores mean nothing.
+ * (docs/protocol.md §6). For tests and speed benchmarks only — its scores mean nothing.
  */
 export const TEST_MODEL_SHAPES = {
   tiny: {

@@ -1,10 +1,11 @@
+import { InternalError } from '../../errors.js';
 import { DataType } from '../../onnx/proto.js';
 import { GraphBuilder, type Dim } from '../../onnx/graph.js';
 import type { GraphMsg } from '../../onnx/proto.js';
 
 /**
  * The T5 v1.1 / Flan-T5 architecture as ONNX graphs, with the file names and the input and output names of
- * the Transformers.js / Optimum exports (SPEC §6): gated-GELU feed-forward, RMS norm without bias,
+ * the Transformers.js / Optimum exports (docs/protocol.md §6): gated-GELU feed-forward, RMS norm without bias,
  * relative position buckets (one learned table per stack, shared by its layers), no 1/sqrt(d) scaling in
  * attention, untied LM head without rescaling.
  *
@@ -86,7 +87,7 @@ class T5Builder {
   w(name: string): string {
     if (!this.g.initializers.some((t) => t.name === name)) {
       const t = this.weights.get(name);
-      if (!t) throw new Error(`no weight ${name}`);
+      if (!t) throw new InternalError(`no weight ${name}`);
       this.g.weight(name, t.dims, t.data);
     }
     return name;

@@ -1,5 +1,6 @@
 import type { Column } from '../columns.js';
 import type { BreakdownTable } from '../breakdown.js';
+import { BBH_MEAN_LOW } from '../normalise.js';
 import { NORM_AVG_NOTE, type Cell, type ReportTable, type Row } from '../table.js';
 
 /** What every output format receives. */
@@ -77,7 +78,20 @@ export function rowValues(table: ReportTable, row: Row): { cells: (Cell | undefi
 export function tableNotes(table: ReportTable, stderr = false): string[] {
   const notes: string[] = [];
   notes.push('Scores are exact-match percentages; a benchmark\'s score is the unweighted mean over its tasks (MMLU subjects, BBH tasks, languages).');
-  if (table.showNormAvg) notes.push(NORM_AVG_NOTE);
+  if (table.showNormAvg) {
+    notes.push(NORM_AVG_NOTE);
+    // Say which BBH baseline each of our cells used when it is not the 27-task mean (a subset of tasks):
+    // the same number the JSON output carries as the cell's `low`.
+    for (const row of table.rows) {
+      if (row.reference) continue;
+      for (const col of table.columns) {
+        const cell = row.cells[col.id];
+        if (col.benchmark === 'bbh' && cell && Math.abs(cell.low - BBH_MEAN_LOW) > 1e-9) {
+          notes.push(`${row.label}, ${col.label}: normalised with random = ${cell.low.toFixed(2)}, the mean over the BBH tasks in its record (${cell.file}).`);
+        }
+      }
+    }
+  }
   for (const row of table.rows) {
     for (const col of table.columns) {
       const cell = row.cells[col.id];
