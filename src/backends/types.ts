@@ -40,6 +40,29 @@ export interface BackendInfo {
   /** Model files the backend loaded, relative to `dir` (for hashing in run records). */
   files: string[];
   runtime: string;
+  /** Sizes the runner's memory planner needs (from config.json). */
+  shape: ModelShape;
+}
+
+/** Sizes read from config.json that the memory planner needs (no weights). */
+export interface ModelShape {
+  kind: 'encoder-decoder' | 'decoder-only';
+  /** Decoder layers (all layers of a decoder-only model). */
+  layers: number;
+  /** Encoder layers; 0 for decoder-only models. */
+  encoderLayers: number;
+  /** d_model / hidden_size / n_embd. */
+  hidden: number;
+  heads: number;
+  /** Key/value heads (grouped-query attention); equals `heads` when the config has none. */
+  kvHeads: number;
+  /** d_kv / head_dim (hidden / heads when absent). */
+  headDim: number;
+  /** d_ff / intermediate_size / n_inner (4 × hidden for gpt2 when null). */
+  ffn: number;
+  vocab: number;
+  /** Bytes per activation / cache element for the dtype that runs (4 for fp32 and q8, 2 for fp16). */
+  bytesPerElement: number;
 }
 
 /** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized`. */
@@ -55,15 +78,4 @@ export interface ModelBackend {
   /** Sum of log-probabilities of each continuation's tokens given its context; [request][continuation]. */
   loglik(batch: readonly LoglikRequest[]): Promise<number[][]>;
   dispose(): Promise<void>;
-}
-
-/**
- * Split request indices into batches of at most `batchSize`, longest first and neighbours of similar
- * length together, so padding is small. Deterministic: ties keep input order.
- */
-export function planBatches(lengths: readonly number[], batchSize: number): number[][] {
-  const order = lengths.map((len, i) => ({ len, i })).sort((a, b) => b.len - a.len || a.i - b.i);
-  const batches: number[][] = [];
-  for (let k = 0; k < order.length; k += batchSize) batches.push(order.slice(k, k + batchSize).map((o) => o.i));
-  return batches;
 }

@@ -2,15 +2,17 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../../src/backends/types.js';
+import type { GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, ModelShape } from '../../src/backends/types.js';
 import { evaluateUnit, type RunSettings, type RunUnit } from '../../src/runner/evaluate.js';
 import type { RunRecord } from '../../src/types.js';
 import { fixturesDir, tempDir } from '../helpers/cli.js';
 
+const FAKE_SHAPE: ModelShape = { kind: 'encoder-decoder', layers: 2, encoderLayers: 2, hidden: 32, heads: 4, kvHeads: 4, headDim: 8, ffn: 64, vocab: 640, bytesPerElement: 4 };
+
 /** A backend that answers "(A)" and fails on prompts containing `poison`. */
 function fakeBackend(poison: string | null): ModelBackend {
   return {
-    info: { name: 'fake', dir: '/fake', dtype: 'fp32', device: 'cpu', threads: 1, files: [], runtime: 'fake' },
+    info: { name: 'fake', dir: '/fake', dtype: 'fp32', device: 'cpu', threads: 1, files: [], runtime: 'fake', shape: FAKE_SHAPE },
     countTokens: (texts) => texts.map((t) => t.length),
     async generate(batch: readonly GenerationRequest[]): Promise<GenerationResult[]> {
       if (poison && batch.some((r) => r.prompt.includes(poison))) throw new Error('inference failed: simulated');
@@ -28,7 +30,7 @@ const unit: RunUnit = { benchmark: 'mmlu', format: { cot: false, shots: 5 }, sel
 
 test('a failing example is recorded with its error, the rest run on, and a rerun retries only it', async () => {
   const out = await tempDir();
-  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 4, concurrency: 2, shard: null, quiet: true, interrupt: { requested: false } };
+  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 4, maxMemory: 8e9, concurrency: 2, shard: null, quiet: true, interrupt: { requested: false } };
   // Poison the prompt of one example: take the last question of the first val file.
   const { getBenchmark } = await import('../../src/benchmarks/registry.js');
   const { items } = await getBenchmark('mmlu').prepare(settings.dataDir, unit.format, unit.selection);

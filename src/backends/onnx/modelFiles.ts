@@ -20,9 +20,12 @@ export interface ModelFiles {
 export interface Seq2SeqConfig {
   modelType: string;
   numDecoderLayers: number;
+  numEncoderLayers: number;
   numHeads: number;
   dKv: number;
   dModel: number | null;
+  /** Feed-forward width (d_ff); null when the config lacks it. */
+  dFf: number | null;
   vocabSize: number;
   decoderStartTokenId: number;
   eosTokenIds: number[];
@@ -79,9 +82,11 @@ export async function resolveModelFiles(dir: string, dtype: Dtype): Promise<Mode
   const config: Seq2SeqConfig = {
     modelType: String(cfg.model_type ?? 'unknown'),
     numDecoderLayers: numLayers,
+    numEncoderLayers: int(cfg, 'num_layers', configPath, numLayers),
     numHeads: int(cfg, 'num_heads', configPath),
     dKv: int(cfg, 'd_kv', configPath),
     dModel: typeof cfg.d_model === 'number' ? cfg.d_model : null,
+    dFf: typeof cfg.d_ff === 'number' ? cfg.d_ff : null,
     vocabSize: int(cfg, 'vocab_size', configPath),
     decoderStartTokenId: int({ ...cfg, ...gen }, 'decoder_start_token_id', configPath, 0),
     eosTokenIds: (Array.isArray(eos) ? eos : [eos]).map(Number),

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
-import type { BackendInfo, Dtype, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../types.js';
+import type { BackendInfo, Dtype, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, ModelShape } from '../types.js';
 import { parseDevice, sessionOptions } from './device.js';
 import { DTYPE_SUFFIX, resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, openSession } from './sessions.js';
 import { StopMatcher } from './stop.js';
-import { argmaxLogprob, emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
+import { encodeInGroups } from './encoderGroups.js';
+import { argmaxLogprob, emptyPast, int64Tensor, logitsRow, logSumExp, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
 export interface OnnxBackendOptions {
@@ -104,6 +105,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       threads,
       files: files.files,
       runtime: `onnxruntime-node ${ort.env.versions?.node ?? 'unknown'}`,
+      shape: seq2seqShape(files.config, dtype),
     };
     return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder, opts.onRun);
   }
@@ -187,12 +189,16 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   }
 
   private async runEncoder(prompts: number[][]): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
-    const width = Math.max(...prompts.map((p) => p.length));
-    const encMask = maskTensor(prompts.map((p) => p.length), width);
-    const t0 = this.onRun ? performance.now() : 0;
-    const out = await this.encoder.run({ input_ids: int64Tensor(prompts, width, this.config.padTokenId), attention_mask: encMask });
-    this.onRun?.({ session: 'encoder', rows: prompts.length, width, ms: performance.now() - t0 });
-    return { encHidden: out.last_hidden_state!, encMask };
+    return encodeInGroups(
+      async (input_ids, attention_mask, rows, width) => {
+        const t0 = this.onRun ? performance.now() : 0;
+        const out = await this.encoder.run({ input_ids, attention_mask });
+        this.onRun?.({ session: 'encoder', rows, width, ms: performance.now() - t0 });
+        return out.last_hidden_state!;
+      },
+      prompts,
+      this.config.padTokenId,
+    );
   }
 
   /** One decoder step for the active rows: first step without a past, later steps with the caches. */
@@ -306,6 +312,23 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const sessions = [this.encoder, ...(d.kind === 'merged' ? [d.merged, ...(d.withPast ? [d.withPast] : [])] : [d.first, d.withPast])];
     await Promise.all(sessions.map((s) => s.release()));
   }
+}
+
+/** The memory planner's view of a T5 config (d_model falls back to heads × d_kv, d_ff to 4 × d_model). */
+export function seq2seqShape(c: Seq2SeqConfig, dtype: Dtype): ModelShape {
+  const hidden = c.dModel ?? c.numHeads * c.dKv;
+  return {
+    kind: 'encoder-decoder',
+    layers: c.numDecoderLayers,
+    encoderLayers: c.numEncoderLayers,
+    hidden,
+    heads: c.numHeads,
+    kvHeads: c.numHeads,
+    headDim: c.dKv,
+    ffn: c.dFf ?? 4 * hidden,
+    vocab: c.vocabSize,
+    bytesPerElement: dtype === 'fp16' ? 2 : 4,
+  };
 }
 
 export function pastNames(layers: number): string[] {
