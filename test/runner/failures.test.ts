@@ -2,17 +2,29 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, ModelShape } from '../../src/backends/types.js';
+import type { GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../../src/backends/types.js';
 import { evaluateUnit, type RunSettings, type RunUnit } from '../../src/runner/evaluate.js';
 import type { RunRecord } from '../../src/types.js';
 import { fixturesDir, tempDir } from '../helpers/cli.js';
 
-const FAKE_SHAPE: ModelShape = { kind: 'encoder-decoder', layers: 2, encoderLayers: 2, hidden: 32, heads: 4, kvHeads: 4, headDim: 8, ffn: 64, vocab: 640, bytesPerElement: 4 };
-
 /** A backend that answers "(A)" and fails on prompts containing `poison`. */
 function fakeBackend(poison: string | null): ModelBackend {
   return {
-    info: { name: 'fake', dir: '/fake', dtype: 'fp32', device: 'cpu', threads: 1, files: [], runtime: 'fake', shape: FAKE_SHAPE },
+    info: {
+      name: 'fake',
+      dir: '/fake',
+      arch: 'fake',
+      dtype: 'fp32',
+      device: 'cpu',
+      provider: 'none',
+      threads: 1,
+      files: [],
+      runtime: 'fake',
+      runtimeVersion: '0',
+      params: null,
+      isTestModel: true,
+      shape: { kind: 'decoder-only', layers: 1, encoderLayers: 0, hidden: 8, heads: 1, kvHeads: 1, headDim: 8, ffn: 8, vocab: 8, bytesPerElement: 4 },
+    },
     countTokens: (texts) => texts.map((t) => t.length),
     async generate(batch: readonly GenerationRequest[]): Promise<GenerationResult[]> {
       if (poison && batch.some((r) => r.prompt.includes(poison))) throw new Error('inference failed: simulated');

@@ -1,7 +1,7 @@
 import { basename, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { OnnxSeq2SeqBackend } from '../../backends/onnx/seq2seq.js';
-import type { BackendInfo, Dtype } from '../../backends/types.js';
+import { loadBackend } from '../../backends/load.js';
+import { DTYPES, type BackendInfo, type Dtype } from '../../backends/types.js';
 import { totalmem } from 'node:os';
 import { activationBudget, DEFAULT_MEMORY_DESCRIPTION, defaultMemoryBudget, formatBytes, parseMemory } from '../../runner/memory.js';
 import type { PreparedBenchmark } from '../../benchmarks/adapter.js';
@@ -37,7 +37,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (SPEC §6 layout) or a pulled hub id; repeat for several models' })
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
-      .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
+      .option('dtype', { choices: DTYPES, default: 'fp32', description: 'model file variant: fp32, fp16 (*_fp16), q8 (*_quantized), q4 (*_q4)' })
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
       .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
       .option('batch-size', { type: 'number', default: 8, description: 'at most this many examples per batch (fewer where long prompts would exceed --max-memory)' })
@@ -123,9 +123,9 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
         const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
         // A folder is named by its last component; a hub id keeps its owner/name.
         const name = resolve(spec) === dir ? basename(dir) : spec;
-        const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
+        const backend = await loadBackend(dir, { name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
         try {
-          if (backend.modelConfig.testModel && !settings.quiet) {
+          if (backend.info.isTestModel && !settings.quiet) {
             process.stderr.write(`flan-eval: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
           }
           announceBudget(backend.info, maxMemory, argv.maxMemory !== undefined, settings.quiet);
