@@ -33,6 +33,8 @@ export interface PlannedBatch {
 
 export interface BatchPlan {
   batches: PlannedBatch[];
+  /** Estimated bytes held at the end: the largest encoder peak plus the largest decoder peak planned. */
+  heldBytes: number;
   /** Prompts that alone exceed the budget; each runs in a batch of its own. */
   overBudget: { index: number; length: number; bytes: number }[];
   realTokens: number;
@@ -54,8 +56,14 @@ export function planBatches(lengths: readonly number[], opts: PlanOptions): Batc
   const estimate = (idx: readonly number[]) => {
     const ls = idx.map((k) => lengths[k]!);
     const groups = batchGroups(opts.shape, ls, tolerance);
-    return { groups, bytes: estimateBatch(opts.shape, { ...opts.work, lengths: ls }, groups).total };
+    return { groups, ...estimateBatch(opts.shape, { ...opts.work, lengths: ls }, groups) };
   };
+  // ONNX Runtime's arenas keep the largest encoder and the largest decoder allocation they have served,
+  // so what the process holds is the largest encoder peak so far plus the largest decoder peak so far,
+  // possibly from different batches: a batch is admitted only if that sum stays under the budget.
+  let encoderHeld = 0;
+  let decoderHeld = 0;
+  const held = (e: { encoder: number; decoder: number }) => Math.max(encoderHeld, e.encoder) + Math.max(decoderHeld, e.decoder);
   const batches: PlannedBatch[] = [];
   const overBudget: BatchPlan['overBudget'] = [];
   let k = 0;
@@ -64,8 +72,8 @@ export function planBatches(lengths: readonly number[], opts: PlanOptions): Batc
     let current = [first.i];
     let best = estimate(current);
     k++;
-    if (best.bytes > opts.budget) {
-      overBudget.push({ index: first.i, length: first.len, bytes: best.bytes });
+    if (best.total > opts.budget) {
+      overBudget.push({ index: first.i, length: first.len, bytes: best.total });
     } else {
       let real = first.len;
       while (k < order.length && current.length < opts.maxRows) {
@@ -74,18 +82,23 @@ export function planBatches(lengths: readonly number[], opts: PlanOptions): Batc
         if (opts.shape.kind === 'decoder-only' && first.len * (current.length + 1) > (1 + tolerance) * (real + next.len)) break;
         const candidate = [...current, next.i];
         const e = estimate(candidate);
-        if (e.bytes > opts.budget) break;
+        if (held(e) > opts.budget) break;
         current = candidate;
         best = e;
         real += next.len;
         k++;
       }
     }
-    batches.push({ items: current, groups: best.groups, bytes: best.bytes });
+    // A prompt over the budget alone is the warned-about exception; the others are planned as if it were not there.
+    if (best.total <= opts.budget) {
+      encoderHeld = Math.max(encoderHeld, best.encoder);
+      decoderHeld = Math.max(decoderHeld, best.decoder);
+    }
+    batches.push({ items: current, groups: best.groups, bytes: best.total });
   }
   const realTokens = lengths.reduce((a, b) => a + b, 0);
   const paddedTokens = batches.reduce((a, b) => a + b.groups.reduce((s, g) => s + g.rows * g.width, 0), 0);
-  return { batches, overBudget, realTokens, paddedTokens };
+  return { batches, heldBytes: encoderHeld + decoderHeld, overBudget, realTokens, paddedTokens };
 }
 
 /**

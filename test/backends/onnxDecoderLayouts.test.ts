@@ -37,14 +37,16 @@ test('merged decoder alone and merged + decoder-with-past give identical tokens,
   assert.ok(a.some((r) => r.tokens.length > 2), 'some request ran several cached steps');
 
   // The instrumentation hook reports one encoder run per length group of the batch (they cover every
-  // prompt once) and one decoder run per step.
+  // prompt once).
   const groups = lengthGroups(both.countTokens(PROMPTS));
   assert.ok(groups.length > 1, 'the prompts differ enough in length to make several encoder runs');
   const encoderRuns = events.filter((e) => e.session === 'encoder');
   assert.deepEqual(encoderRuns.map((e) => e.rows), groups.map((g) => g.length));
   assert.equal(encoderRuns.reduce((a, e) => a + e.rows, 0), PROMPTS.length);
   const longest = Math.max(...a.map((r) => r.tokens.length + (r.finishReason === 'eos' ? 1 : 0)));
-  assert.equal(events.filter((e) => e.session === 'decoder').length, longest);
+  // The first position runs once per group (it computes that group's cross-attention cache), then one
+  // run per step for the whole batch.
+  assert.equal(events.filter((e) => e.session === 'decoder').length, longest + groups.length - 1);
 
   const loglik = PROMPTS.map((context) => ({ context, continuations: [' (A)', ' (B)', ' yes'] }));
   const [sa, sb] = [await both.loglik(loglik), await merged.loglik(loglik)];

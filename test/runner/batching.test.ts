@@ -28,14 +28,24 @@ function check(lengths: number[], opts: PlanOptions) {
   const seen = plan.batches.flatMap((b) => b.items).sort((a, b) => a - b);
   assert.deepEqual(seen, lengths.map((_, i) => i), 'every prompt is planned exactly once');
   const over = new Set(plan.overBudget.map((o) => o.index));
+  let encoder = 0;
+  let decoder = 0;
   for (const b of plan.batches) {
     assert.ok(b.items.length <= opts.maxRows, `${b.items.length} rows > ${opts.maxRows}`);
     const ls = b.items.map((i) => lengths[i]!);
     // Recomputed here from the memory model, not read from the plan.
-    const bytes = estimateBatch(opts.shape, { ...opts.work, lengths: ls }, batchGroups(opts.shape, ls)).total;
-    if (b.items.length === 1 && over.has(b.items[0]!)) assert.ok(bytes > opts.budget);
-    else assert.ok(bytes <= opts.budget, `batch of ${ls.join(',')} estimates ${bytes} > budget ${opts.budget}`);
+    const e = estimateBatch(opts.shape, { ...opts.work, lengths: ls }, batchGroups(opts.shape, ls));
+    if (b.items.length === 1 && over.has(b.items[0]!)) assert.ok(e.total > opts.budget);
+    else assert.ok(e.total <= opts.budget, `batch of ${ls.join(',')} estimates ${e.total} > budget ${opts.budget}`);
+    // What the arenas hold after this batch (largest encoder and decoder peaks so far) fits too, unless
+    // this batch is a single prompt (nothing smaller can run).
+    if (e.total <= opts.budget) {
+      encoder = Math.max(encoder, e.encoder);
+      decoder = Math.max(decoder, e.decoder);
+    }
+    if (b.items.length > 1) assert.ok(encoder + decoder <= opts.budget, `held ${encoder + decoder} > budget ${opts.budget}`);
   }
+  assert.equal(plan.heldBytes, encoder + decoder);
   return plan;
 }
 

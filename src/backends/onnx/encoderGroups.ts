@@ -1,44 +1,36 @@
 import ort from 'onnxruntime-node';
-import { lengthGroups } from '../padding.js';
-import { int64Tensor, maskTensor } from './tensors.js';
 
-type Float = Float32Array | Uint16Array;
+type Data = Float32Array | Uint16Array | BigInt64Array;
 
 /**
- * Run an encoder on length-homogeneous groups of a batch and assemble the states as if the whole batch
- * had run padded to its longest prompt: [rows, longest, hidden], zeros past each prompt's end, with the
- * matching attention mask. Only the cross-attention cache the decoder computes from it is padded; the
- * encoder's own work (its attention grows with length²) is spent on real tokens within the tolerance.
- *
- * On 2 CPU cores the encoder gains little from batching prompts of a few hundred tokens or more, while
- * padding a batch to its longest prompt costs in proportion (issue 10: 53% of bbh-cot's time was the
- * encoder). Each row's states depend only on its own prompt (padding is masked), so the result is the
- * same as one padded run.
+ * Stack the row blocks of several tensors into one batch: `parts[i].tensor` holds the rows listed in
+ * `parts[i].rows` (batch row indices, in the tensor's order). With `pad`, axis `pad.axis` of every part is
+ * widened to `pad.width` with zeros, e.g. cross-attention caches [rows, heads, source, d] of encoder groups
+ * of different lengths, padded to the batch's longest (the attention mask hides the zeros).
  */
-export async function encodeInGroups(
-  run: (inputIds: ort.Tensor, mask: ort.Tensor, rows: number, width: number) => Promise<ort.Tensor>,
-  prompts: readonly (readonly number[])[],
-  padTokenId: number,
-): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
-  const lengths = prompts.map((p) => p.length);
-  const width = Math.max(...lengths);
-  const encMask = maskTensor(lengths, width);
-  const groups = lengthGroups(lengths);
-  if (groups.length === 1) {
-    // One group: the batch runs as it is, padded to its longest prompt.
-    return { encHidden: await run(int64Tensor(prompts, width, padTokenId), encMask, prompts.length, width), encMask };
+export function stackRows(parts: readonly { rows: readonly number[]; tensor: ort.Tensor }[], batch: number, pad?: { axis: number; width: number }): ort.Tensor {
+  const first = parts[0]!.tensor;
+  const dims = [batch, ...first.dims.slice(1)];
+  if (pad) dims[pad.axis] = pad.width;
+  const rowSize = dims.slice(1).reduce((a, b) => a * b, 1);
+  const Ctor = (first.data as Data).constructor as new (n: number) => Data;
+  const out = new Ctor(batch * rowSize);
+  const axis = pad?.axis ?? 1;
+  for (const { rows, tensor } of parts) {
+    const src = tensor.data as Float32Array;
+    const d = tensor.dims;
+    // A row is `outer` runs of `len × inner` elements along the padded axis.
+    const outer = d.slice(1, axis).reduce((a, b) => a * b, 1);
+    const inner = d.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const len = axis < d.length ? d[axis]! : 1;
+    const width = axis < dims.length ? dims[axis]! : 1;
+    const srcRow = outer * len * inner;
+    rows.forEach((r, k) => {
+      for (let o = 0; o < outer; o++) {
+        const from = k * srcRow + o * len * inner;
+        (out as Float32Array).set(src.subarray(from, from + len * inner), r * rowSize + o * width * inner);
+      }
+    });
   }
-  let out: Float | null = null;
-  let hidden = 0;
-  let type: 'float32' | 'float16' = 'float32';
-  for (const g of groups) {
-    const w = lengths[g[0]!]!;
-    const part = await run(int64Tensor(g.map((i) => prompts[i]!), w, padTokenId), maskTensor(g.map((i) => lengths[i]!), w), g.length, w);
-    hidden = part.dims[2]!;
-    type = part.type as 'float32' | 'float16';
-    const src = part.data as Float;
-    out ??= type === 'float16' ? new Uint16Array(prompts.length * width * hidden) : new Float32Array(prompts.length * width * hidden);
-    g.forEach((row, k) => (out as Float32Array).set((src as Float32Array).subarray(k * w * hidden, (k * w + lengths[row]!) * hidden), row * width * hidden));
-  }
-  return { encHidden: new ort.Tensor(type, out as Float32Array, [prompts.length, width, hidden]), encMask };
+  return new ort.Tensor(first.type as 'float32', out as Float32Array, dims);
 }
