@@ -29,6 +29,13 @@ interface DecoderState {
   encMask: ort.Tensor;
   past: Feeds | null;
   cross: Feeds | null;
+  /**
+   * Rows of the tensors that are still generating, in the driver's order; absent when all are. Finished
+   * rows stay in the tensors (fed a pad token, their logits ignored) until compacting pays: see `retire`.
+   */
+  live?: number[];
+  /** Row-steps spent on finished rows since the tensors were last compacted. */
+  deadRowSteps?: number;
 }
 
 /**
@@ -122,8 +129,8 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
     const arch: GreedyArch<DecoderState> = {
       prefill: (rows) => this.prefill(rows),
-      step: (state, tokens) => this.decoderStep(state, tokens),
-      keepRows: (state, rows) => this.keepRows(state, rows),
+      step: (state, tokens) => this.liveStep(state, tokens),
+      keepRows: (state, rows) => this.retire(state, rows),
     };
     return greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.config.eosTokenIds), decode: (ids) => this.tokenizer.decode(ids) });
   }
@@ -150,7 +157,10 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   private async prefill(prompts: number[][]): Promise<StepOutput<DecoderState>> {
     const starts = (n: number) => Array.from({ length: n }, () => this.config.decoderStartTokenId);
     const groups = lengthGroups(prompts.map((p) => p.length));
-    if (groups.length === 1) return this.decoderStep({ ...(await this.runEncoder(prompts)), past: null, cross: null }, starts(prompts.length));
+    if (groups.length === 1) {
+      const out = await this.decoderStep({ ...(await this.runEncoder(prompts)), past: null, cross: null }, starts(prompts.length));
+      return { logits: out.logits, state: { ...out.state, encHidden: this.decoder.withPast ? emptyRows(out.state.encHidden) : out.state.encHidden } };
+    }
     const parts: { rows: number[]; out: StepOutput<DecoderState> }[] = [];
     for (const rows of groups) {
       const enc = await this.runEncoder(rows.map((i) => prompts[i]!));
@@ -163,10 +173,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       Object.fromEntries(Object.keys(pick(parts[0]!.out.state)).map((name) => [name, stack((o) => pick(o.state)[name]!, pad)]));
     // Steps after the first need the encoder states only where there is no decoder-with-past (a merged
     // decoder takes them as an input on every step).
-    const h = parts[0]!.out.state.encHidden;
-    const encHidden = this.decoder.withPast
-      ? new ort.Tensor(h.type as 'float32', new (h.data.constructor as Float32ArrayConstructor)(0), [B, 0, h.dims[2]!])
-      : stack((o) => o.state.encHidden, { axis: 1, width });
+    const encHidden = this.decoder.withPast ? emptyRows(parts[0]!.out.state.encHidden, B) : stack((o) => o.state.encHidden, { axis: 1, width });
     const state: DecoderState = {
       encHidden,
       encMask: maskTensor(prompts.map((p) => p.length), width),
@@ -231,6 +238,38 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     return { logits: out.logits!, past, cross };
   }
 
+  /**
+   * Keep `rows` (indices into the live rows) generating. Dropping finished rows copies every cache
+   * tensor, the cross-attention cache above all (rows × layers × heads × source × d: 390 MB at 16 rows of
+   * 1,000 tokens), which costs about as much as running all rows one more step. So finished rows are
+   * first only marked; the tensors are compacted once the steps they have cost since the last
+   * compaction reach twice the live rows (a rent-or-buy rule: at most about twice the better of the two).
+   */
+  private retire(state: DecoderState, rows: number[]): DecoderState {
+    const live = rows.map((r) => (state.live ? state.live[r]! : r));
+    const next = { ...state, live, deadRowSteps: state.deadRowSteps ?? 0 };
+    return this.compactIfDue(next);
+  }
+
+  private compactIfDue(state: DecoderState): DecoderState {
+    const live = state.live;
+    if (!live) return state;
+    const physical = state.encMask.dims[0]!;
+    if (live.length === physical && live.every((r, i) => r === i)) return { ...state, live: undefined, deadRowSteps: 0 };
+    if ((state.deadRowSteps ?? 0) < 2 * live.length && live.length > physical / 2) return state;
+    return { ...this.keepRows(state, live), live: undefined, deadRowSteps: 0 };
+  }
+
+  /** A decoder step for the live rows: finished rows still in the tensors read a pad token. */
+  private async liveStep(state: DecoderState, next: number[]): Promise<StepOutput<DecoderState>> {
+    const s = this.compactIfDue(state);
+    if (!s.live) return this.decoderStep(s, next);
+    const tokens = new Array<number>(s.encMask.dims[0]!).fill(this.config.padTokenId);
+    s.live.forEach((r, k) => (tokens[r] = next[k]!));
+    const out = await this.decoderStep(s, tokens);
+    return { logits: takeRows(out.logits, s.live), state: { ...out.state, deadRowSteps: (s.deadRowSteps ?? 0) + tokens.length - s.live.length } };
+  }
+
   private keepRows(state: DecoderState, rows: number[]): DecoderState {
     const take = (f: Feeds | null) => (f ? Object.fromEntries(Object.entries(f).map(([k, t]) => [k, takeRows(t, rows)])) : null);
     return { ...state, encHidden: takeRows(state.encHidden, rows), encMask: takeRows(state.encMask, rows), past: take(state.past), cross: take(state.cross) };
@@ -288,6 +327,11 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const sessions = [this.encoder, ...(d.kind === 'merged' ? [d.merged, ...(d.withPast ? [d.withPast] : [])] : [d.first, d.withPast])];
     await Promise.all(sessions.map((s) => s.release()));
   }
+}
+
+/** Encoder states of `rows` rows and no positions: what steps after the first hold when the decoder-with-past needs none. */
+function emptyRows(h: ort.Tensor, rows = h.dims[0]!): ort.Tensor {
+  return new ort.Tensor(h.type as 'float32', new (h.data.constructor as Float32ArrayConstructor)(0), [rows, 0, h.dims[2]!]);
 }
 
 /** T5 cache names hold `decoder` (self-attention) or `encoder` (cross-attention). */
