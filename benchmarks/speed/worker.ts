@@ -34,7 +34,7 @@ export interface PlanSummary {
   realTokens: number;
   /** Tokens the encoder computed, padding included. */
   paddedTokens: number;
-  /** The memory model's peak: loaded model plus the largest encoder and decoder peaks planned. */
+  /** The memory model's peak: loaded model plus the largest encoder and decoder peaks planned, or a prompt over the budget alone. */
   estimatedPeakMB: number;
   budgetMB: number;
   overBudget: number;
@@ -107,7 +107,7 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
     batches: p.batches.length,
     realTokens: p.realTokens,
     paddedTokens: p.paddedTokens,
-    estimatedPeakMB: Math.round((maxMemory - budget + p.heldBytes) / 1e6),
+    estimatedPeakMB: Math.round((maxMemory - budget + Math.max(p.heldBytes, ...p.overBudget.map((o) => o.bytes))) / 1e6),
     budgetMB: Math.round(maxMemory / 1e6),
     overBudget: p.overBudget.length,
   } };

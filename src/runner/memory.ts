@@ -114,7 +114,7 @@ export function weightBytes(info: Pick<BackendInfo, 'dir' | 'files'>): number {
  * Resident bytes of a loaded model beyond its weight files: Node, ONNX Runtime and the tokenizer, and the
  * weights ONNX Runtime repacks for its MatMul kernels (calibrated on the flan-t5-small shape).
  */
-export const RUNTIME_BYTES = 300e6;
+export const RUNTIME_BYTES = 400e6;
 
 /** What a batch's activations may take under `maxMemory` once the model is loaded; 0 or less: nothing. */
 export function activationBudget(maxMemory: number, info: Pick<BackendInfo, 'dir' | 'files'>): number {
