@@ -35,10 +35,10 @@ export interface LengthDistribution {
 const MMLU_DIRECT: LengthDistribution = { median: 948, p95: 3205, max: 5044 };
 
 export const WORKLOADS: readonly WorkloadDef[] = [
-  { name: 'mmlu-direct-generate', kind: 'generation', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 5, splits: ['test', 'val'], examples: { full: 48, quick: 8 }, realLengths: MMLU_DIRECT },
-  { name: 'mmlu-direct-loglik', kind: 'scoring', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 0, splits: ['test', 'val'], examples: { full: 48, quick: 8 }, realLengths: MMLU_DIRECT },
-  { name: 'bbh-cot', kind: 'generation', benchmark: 'bbh', format: { cot: true, shots: 3 }, maxNewTokens: 128, examples: { full: 24, quick: 4 }, realLengths: { median: 905, p95: 1821, max: 1970 } },
-  { name: 'mgsm-cot', kind: 'generation', benchmark: 'mgsm', format: { cot: true, shots: 8 }, maxNewTokens: 128, examples: { full: 24, quick: 4 }, realLengths: { median: 1001, p95: 1959, max: 2273 } },
+  { name: 'mmlu-direct-generate', kind: 'generation', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 5, splits: ['test', 'val'], examples: { full: 48, quick: 6 }, realLengths: MMLU_DIRECT },
+  { name: 'mmlu-direct-loglik', kind: 'scoring', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 0, splits: ['test', 'val'], examples: { full: 48, quick: 6 }, realLengths: MMLU_DIRECT },
+  { name: 'bbh-cot', kind: 'generation', benchmark: 'bbh', format: { cot: true, shots: 3 }, maxNewTokens: 128, examples: { full: 24, quick: 3 }, realLengths: { median: 905, p95: 1821, max: 1970 } },
+  { name: 'mgsm-cot', kind: 'generation', benchmark: 'mgsm', format: { cot: true, shots: 8 }, maxNewTokens: 128, examples: { full: 24, quick: 3 }, realLengths: { median: 1001, p95: 1959, max: 2273 } },
 ];
 
 /** One example as the worker processes see it: nothing but text and decoding settings. */
