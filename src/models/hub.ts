@@ -1,13 +1,15 @@
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { discardStaged, downloadToTemp, placeStaged, type Staged } from '../net/download.js';
 import { DownloadError } from '../net/errors.js';
 import type { Progress } from '../net/progress.js';
 import type { NetSettings } from '../net/settings.js';
-import { exists, parseJson, sha256File } from '../util/fs.js';
-import { checkHubId, DTYPE_SUFFIX, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
-import { modelParamCount, readOnnxSummary } from './onnxParams.js';
+import { exists, sha256File } from '../util/fs.js';
+import { GRAPH, onnxFile } from '../backends/onnx/layout.js';
+import { checkHubId, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
+import { readOnnxSummary } from './onnxParams.js';
+import { readModelFolder } from '../backends/config.js';
+import { countModelParams, seq2seqSharedEmbedding } from '../backends/params.js';
 
 /**
  * `models pull`: fetch the files of one ONNX export (docs/protocol.md §6) from the Hugging Face Hub's
@@ -17,9 +19,9 @@ import { modelParamCount, readOnnxSummary } from './onnxParams.js';
  * - `$HF_TOKEN`, when set, is sent as `Authorization: Bearer …` to the endpoint only (never to the CDN
  *   the Hub redirects large files to);
  * - the files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional),
- *   onnx/encoder_model<sfx>.onnx, and onnx/decoder_model_merged<sfx>.onnx — or, when the export has no
- *   merged decoder (404), onnx/decoder_model<sfx>.onnx + onnx/decoder_with_past_model<sfx>.onnx — where
- *   <sfx> is '' (fp32), '_fp16' or '_quantized' (q8); plus any external-data files the ONNX graphs name;
+ *   the encoder-decoder graphs of the dtype (src/backends/onnx/layout.ts): encoder_model and
+ *   decoder_model_merged — or, when the export has no merged decoder (404), decoder_model +
+ *   decoder_with_past_model; plus any external-data files the ONNX graphs name;
  * - integrity: every ONNX file must parse as ONNX; where the Hub sends the SHA-256 of an LFS file
  *   (`X-Linked-ETag`), the download must match it;
  * - all or nothing: files are staged next to their targets and placed only when every one has arrived;
@@ -64,7 +66,6 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const id = checkHubId(opts.id);
   const revision = opts.revision || 'main';
   const dtype = opts.dtype ?? 'fp32';
-  const sfx = DTYPE_SUFFIX[dtype];
   const endpoint = hubEndpoint(env);
   const dir = modelCacheDir(id, revision, env);
   const old = await readManifest(dir).catch(() => undefined);
@@ -99,13 +100,11 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     return true;
   };
 
-  const onnxParams = new Map<string, number>();
   const checkOnnx = async (path: string) => {
     const file = staged.get(path)?.tmp ?? join(dir, path);
     const summary = await readOnnxSummary(file).catch((e: Error) => {
       throw new UsageError(`${id}/${path}: ${e.message.replace(`${file}: `, '')}`);
     });
-    onnxParams.set(path, summary.params);
     // Weights of models over 2 GB live in external-data files named by the graph, next to it.
     for (const loc of summary.externalData) {
       if (loc.startsWith('/') || loc.split(/[\\/]/).includes('..')) {
@@ -119,9 +118,9 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     // config.json first and alone: a wrong id, revision or token then fails once, with one clear message.
     await get('config.json', true);
     await settleAll([...REQUIRED.slice(1).map((p) => get(p, true)), ...OPTIONAL.map((p) => get(p, false))]);
-    const encoder = `onnx/encoder_model${sfx}.onnx`;
-    const merged = `onnx/decoder_model_merged${sfx}.onnx`;
-    const withPast = `onnx/decoder_with_past_model${sfx}.onnx`;
+    const encoder = onnxFile(GRAPH.encoder, dtype);
+    const merged = onnxFile(GRAPH.decoderMerged, dtype);
+    const withPast = onnxFile(GRAPH.decoderWithPast, dtype);
     // The decoder-with-past is fetched next to a merged decoder too: later decoding steps run about twice as
     // fast with it (the merged graph copies the cross-attention cache every step; see benchmarks/speed).
     // An earlier pull of this dtype already learnt whether the export has one: do not ask the Hub again.
@@ -131,7 +130,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     let decoders: string[];
     if (hasMerged) decoders = hasWithPast ? [merged, withPast] : [merged];
     else {
-      decoders = [`onnx/decoder_model${sfx}.onnx`, withPast];
+      decoders = [onnxFile(GRAPH.decoderFirst, dtype), withPast];
       await settleAll(decoders.map((p) => get(p, true)));
     }
     for (const p of [encoder, ...decoders]) await checkOnnx(p);
@@ -139,7 +138,9 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     for (const s of staged.values()) await placeStaged(s);
     const files: Manifest['files'] = { ...(old?.files ?? {}) };
     for (const [path, s] of staged) files[path] = { sha256: s.sha256, bytes: s.bytes };
-    const params = modelParamCount([onnxParams.get(encoder) ?? 0, onnxParams.get(decoders[0]!) ?? 0], await embeddingShape(join(dir, 'config.json')));
+    // The count run records show too (one function, one tied-embedding rule: src/backends/params.ts).
+    const folder = await readModelFolder(dir);
+    const params = await countModelParams(folder, [encoder, decoders[0]!], { sharedEmbedding: seq2seqSharedEmbedding(embeddingShape(folder)) });
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id,
@@ -219,9 +220,8 @@ function explain(e: unknown, c: Ctx): unknown {
   return new UsageError(`cannot download ${c.id}/${c.path}: ${e.detail}; try again later, ${byHand}`, { cause: e });
 }
 
-/** vocab_size and d_model from config.json, for modelParamCount (absent sizes count no shared embedding). */
-async function embeddingShape(configPath: string): Promise<{ vocabSize: number; dModel: number | null }> {
-  const cfg = parseJson(await readFile(configPath, 'utf8'), configPath) as { vocab_size?: unknown; d_model?: unknown } | null;
-  const vocabSize = typeof cfg?.vocab_size === 'number' ? cfg.vocab_size : 0;
-  return { vocabSize, dModel: typeof cfg?.d_model === 'number' ? cfg.d_model : null };
+/** vocab_size and d_model from config.json (absent sizes count no shared embedding). */
+function embeddingShape(folder: { config: Record<string, unknown> }): { vocabSize: number; dModel: number | null } {
+  const { vocab_size: vocab, d_model: dModel } = folder.config;
+  return { vocabSize: typeof vocab === 'number' ? vocab : 0, dModel: typeof dModel === 'number' ? dModel : null };
 }

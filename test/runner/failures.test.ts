@@ -11,7 +11,21 @@ import { fixturesDir, tempDir } from '../helpers/cli.js';
 /** A backend that answers "(A)" and fails on prompts containing `poison`. */
 function fakeBackend(poison: string | null): ModelBackend {
   return {
-    info: { name: 'fake', dir: '/fake', dtype: 'fp32', device: 'cpu', threads: 1, files: [], runtime: 'fake' },
+    info: {
+      name: 'fake',
+      dir: '/fake',
+      arch: 'fake',
+      dtype: 'fp32',
+      device: 'cpu',
+      provider: 'none',
+      threads: 1,
+      files: [],
+      runtime: 'fake',
+      runtimeVersion: '0',
+      params: null,
+      isTestModel: true,
+      shape: { kind: 'decoder-only', layers: 1, encoderLayers: 0, hidden: 8, heads: 1, kvHeads: 1, headDim: 8, ffn: 8, vocab: 8, bytesPerElement: 4 },
+    },
     countTokens: (texts) => texts.map((t) => t.length),
     async generate(batch: readonly GenerationRequest[]): Promise<GenerationResult[]> {
       if (poison && batch.some((r) => r.prompt.includes(poison))) throw new Error('inference failed: simulated');
@@ -29,7 +43,7 @@ const unit: RunUnit = { benchmark: 'mmlu', format: { cot: false, shots: 5 }, sel
 
 test('a failing example is recorded with its error, the rest run on, and a rerun retries only it', async () => {
   const out = await tempDir();
-  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 4, concurrency: 2, shard: null, quiet: true, interrupt: { requested: false } };
+  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 4, maxMemory: 8e9, concurrency: 2, shard: null, quiet: true, interrupt: { requested: false } };
   // Poison the prompt of one example: take the last question of the first val file.
   const { getBenchmark } = await import('../../src/benchmarks/registry.js');
   const { items } = await getBenchmark('mmlu').prepare(settings.dataDir, unit.format, unit.selection);
@@ -69,7 +83,7 @@ function throwingBackend(poison: string, error: () => unknown): ModelBackend {
 
 async function poisonedSetup() {
   const out = await tempDir();
-  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 1, concurrency: 1, shard: null, quiet: true, interrupt: { requested: false } };
+  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 1, maxMemory: 8e9, concurrency: 1, shard: null, quiet: true, interrupt: { requested: false } };
   const { getBenchmark } = await import('../../src/benchmarks/registry.js');
   const { items } = await getBenchmark('mmlu').prepare(settings.dataDir, unit.format, unit.selection);
   const victim = items[3]!;
@@ -125,9 +139,9 @@ test('an unreadable resume state file stops the run naming it, and the predictio
 });
 
 test('the parameter count is never silently null: an unreadable model file is an error naming it', async () => {
-  const { modelMeta } = await import('../../src/runner/model.js');
+  const { countModelParams } = await import('../../src/backends/params.js');
   const dir = await tempDir();
   await writeFile(join(dir, 'encoder_model.onnx'), 'not a protobuf at all');
-  const backend = { info: { dir, files: ['encoder_model.onnx'], dtype: 'fp32' }, modelConfig: { dModel: 8, vocabSize: 10 } } as unknown as Parameters<typeof modelMeta>[0];
-  await assert.rejects(modelMeta(backend, 'broken'), (e: Error) => e instanceof UsageError && e.message.startsWith(join(dir, 'encoder_model.onnx')));
+  const folder = { dir, configPath: join(dir, 'config.json'), config: { d_model: 8, vocab_size: 10 }, generation: {}, modelType: 't5', files: [], isTestModel: false };
+  await assert.rejects(countModelParams(folder, ['encoder_model.onnx']), (e: Error) => e instanceof UsageError && e.message.startsWith(join(dir, 'encoder_model.onnx')));
 });

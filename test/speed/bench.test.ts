@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { applyStopRule, argmax, compareGeneration, compareScoring } from '../../benchmarks/speed/compare.js';
 import { encoderFlops, type EncoderShape } from '../../benchmarks/speed/flops.js';
-import { buildWorkload, workloadByName } from '../../benchmarks/speed/workloads.js';
+import { buildWorkload, normalQuantile, syntheticLengths, syntheticWorkload, workloadByName } from '../../benchmarks/speed/workloads.js';
+import { loadTokenizer } from '../../src/backends/onnx/tokenizer.js';
+import { testModelDir } from '../helpers/testModel.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const FIXTURES = join(repoRoot, 'test', 'fixtures', 'data');
@@ -67,6 +69,37 @@ describe('speed benchmark: workloads', () => {
   test('a benchmark without data is skipped with the reason', async () => {
     const w = await buildWorkload(workloadByName('mgsm-cot'), join(repoRoot, 'test', 'fixtures', 'no-such-data'), 2);
     assert.ok('skipped' in w && /mgsm/i.test(w.skipped), JSON.stringify(w));
+  });
+});
+
+describe('speed benchmark: real-length synthetic workloads', () => {
+  test('lengths follow the median, the 95th percentile and the maximum', () => {
+    assert.ok(Math.abs(normalQuantile(0.95) - 1.6449) < 1e-3 && Math.abs(normalQuantile(0.025) + 1.96) < 1e-3);
+    const d = { median: 948, p95: 3205, max: 5044 };
+    const ls = syntheticLengths(d, 200);
+    const sorted = [...ls].sort((a, b) => a - b);
+    assert.ok(Math.abs(sorted[100]! - 948) / 948 < 0.05, `median ${sorted[100]}`);
+    assert.ok(Math.abs(sorted[190]! - 3205) / 3205 < 0.1, `p95 ${sorted[190]}`);
+    assert.equal(Math.max(...ls), 5044, 'the longest real prompt is always there');
+    assert.notEqual(ls[0], 5044, 'the warm-up item is not the longest');
+    assert.deepEqual(syntheticLengths(d, 8), syntheticLengths(d, 8));
+    assert.equal(new Set(syntheticLengths(d, 16)).size > 8, true);
+  });
+
+  test('sample prompts are stretched to the drawn token counts, keeping their question and options', async () => {
+    const tok = await loadTokenizer(await testModelDir('tiny', 1));
+    const count = (t: string) => tok.encode(t, true).length;
+    const def = { ...workloadByName('mmlu-direct-loglik'), realLengths: { median: 700, p95: 1500, max: 2000 } };
+    const w = await syntheticWorkload(def, FIXTURES, 6, count);
+    assert.ok(!('skipped' in w));
+    assert.equal(w.source, 'synthetic');
+    const want = syntheticLengths(def.realLengths, 6);
+    w.items.forEach((it, k) => {
+      const n = count(it.prompt);
+      assert.ok(n <= want[k]! && n >= want[k]! - 8, `item ${k}: ${n} tokens for ${want[k]}`);
+      assert.deepEqual(it.choices, [' (A)', ' (B)', ' (C)', ' (D)']);
+      assert.match(it.prompt, /\nA:$/, "the real question ends the prompt");
+    });
   });
 });
 

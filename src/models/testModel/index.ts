@@ -1,5 +1,8 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseJson } from '../../util/fs.js';
+import { GRAPH, onnxFile } from '../../backends/onnx/layout.js';
+import type { Dtype } from '../../backends/types.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UsageError } from '../../errors.js';
@@ -29,11 +32,57 @@ export interface MakeTestModelOptions {
   seed: number;
   /** Also write the `_fp16` variants (float16 weights and float16 inputs/outputs, as fp16 exports have). */
   fp16?: boolean;
+  /**
+   * A folder holding a real tokenizer.json (and tokenizer_config.json, special_tokens_map.json): the model
+   * uses it instead of the generated one, and its vocabulary size follows it, so prompts have real lengths.
+   */
+  tokenizer?: string;
 }
 
-export function testModelConfig(shape: TestModelShape): T5Config {
+/** Ids a tokenizer.json can produce: its model vocabulary and its added tokens. */
+export function tokenizerVocabSize(tokenizerJson: unknown, path: string): number {
+  const t = tokenizerJson as { model?: { vocab?: unknown }; added_tokens?: { id?: unknown }[] };
+  const vocab = t.model?.vocab;
+  const size = Array.isArray(vocab) ? vocab.length : vocab && typeof vocab === 'object' ? Object.keys(vocab).length : 0;
+  if (!size) throw new UsageError(`--tokenizer: ${path} has no model.vocab; expected a Hugging Face tokenizer.json`);
+  const added = (t.added_tokens ?? []).map((a) => (typeof a.id === 'number' ? a.id + 1 : 0));
+  return Math.max(size, ...added);
+}
+
+/** The tokenizer files a model folder carries, read from `dir` (a real tokenizer) or generated. */
+async function tokenizerFiles(dir: string | undefined, shape: TestModelShape): Promise<{ files: [string, string][]; tokens: number }> {
+  const json = (o: object) => `${JSON.stringify(o, null, 2)}\n`;
+  if (dir === undefined) {
+    const s = TEST_MODEL_SHAPES[shape].tokenizer;
+    const files: [string, string][] = [
+      ['tokenizer.json', json(tokenizerJson(s))],
+      ['tokenizer_config.json', json(tokenizerConfigJson(s.extraIds))],
+      ['special_tokens_map.json', json({ eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>' })],
+    ];
+    return { files, tokens: 3 + tokenizerPieces(s).length + s.extraIds };
+  }
+  const read = async (name: string, required: boolean): Promise<string | null> => {
+    try {
+      return await readFile(join(dir, name), 'utf8');
+    } catch {
+      if (required) throw new UsageError(`--tokenizer ${dir}: no ${name} there; give a folder holding a Hugging Face tokenizer.json`);
+      return null;
+    }
+  };
+  const main = (await read('tokenizer.json', true))!;
+  const tokens = tokenizerVocabSize(parseJson(main, join(dir, 'tokenizer.json')), join(dir, 'tokenizer.json'));
+  const files: [string, string][] = [['tokenizer.json', main]];
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
+    const text = await read(name, false);
+    if (text !== null) files.push([name, text]);
+  }
+  return { files, tokens };
+}
+
+/** `tokens`: ids the tokenizer produces (default: the generated tokenizer of the shape). */
+export function testModelConfig(shape: TestModelShape, tokens?: number): T5Config {
   const s = TEST_MODEL_SHAPES[shape];
-  const tokens = 3 + tokenizerPieces(s.tokenizer).length + s.tokenizer.extraIds;
+  tokens ??= 3 + tokenizerPieces(s.tokenizer).length + s.tokenizer.extraIds;
   return {
     ...s.config,
     // Like the real checkpoints (32100 tokens, 32128 rows), the embedding is padded to a multiple of 64,
@@ -48,8 +97,8 @@ export function testModelConfig(shape: TestModelShape): T5Config {
 export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[]> {
   if (!(opts.shape in TEST_MODEL_SHAPES)) throw new UsageError(`--shape: unknown shape "${opts.shape}"; use tiny or flan-t5-small`);
   if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${opts.seed}`);
-  const cfg = testModelConfig(opts.shape);
-  const shape = TEST_MODEL_SHAPES[opts.shape];
+  const tok = await tokenizerFiles(opts.tokenizer, opts.shape);
+  const cfg = testModelConfig(opts.shape, tok.tokens);
   await mkdir(join(opts.out, 'onnx'), { recursive: true });
   const json = (o: object) => `${JSON.stringify(o, null, 2)}\n`;
   const files: [string, string | Uint8Array][] = [
@@ -68,22 +117,20 @@ export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[
         pad_token_id: 0,
         eos_token_id: 1,
         use_cache: true,
-        flan_eval_test_model: { shape: opts.shape, seed: opts.seed, note: 'random weights: scores are meaningless' },
+        flan_eval_test_model: { shape: opts.shape, seed: opts.seed, ...(opts.tokenizer ? { tokenizer: 'given' } : {}), note: 'random weights: scores are meaningless' },
       }),
     ],
     ['generation_config.json', json({ decoder_start_token_id: 0, eos_token_id: 1, pad_token_id: 0 })],
-    ['tokenizer.json', json(tokenizerJson(shape.tokenizer))],
-    ['tokenizer_config.json', json(tokenizerConfigJson(shape.tokenizer.extraIds))],
-    ['special_tokens_map.json', json({ eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>' })],
+    ...tok.files,
   ];
   for (const [name, data] of files) await writeFileAtomic(join(opts.out, name), data);
   const weights = randomWeights(cfg, opts.seed);
-  const precisions: [Precision, string][] = [['float32', ''], ...(opts.fp16 ? [['float16', '_fp16'] as [Precision, string]] : [])];
-  const graphs = precisions.flatMap(([p, sfx]) => [
-    [`onnx/encoder_model${sfx}.onnx`, () => encoderGraph(cfg, weights, p)],
-    [`onnx/decoder_model_merged${sfx}.onnx`, () => decoderGraph(cfg, weights, 'merged', p)],
-    [`onnx/decoder_model${sfx}.onnx`, () => decoderGraph(cfg, weights, 'plain', p)],
-    [`onnx/decoder_with_past_model${sfx}.onnx`, () => decoderGraph(cfg, weights, 'withPast', p)],
+  const precisions: [Precision, Dtype][] = [['float32', 'fp32'], ...(opts.fp16 ? [['float16', 'fp16'] as [Precision, Dtype]] : [])];
+  const graphs = precisions.flatMap(([p, dtype]) => [
+    [onnxFile(GRAPH.encoder, dtype), () => encoderGraph(cfg, weights, p)],
+    [onnxFile(GRAPH.decoderMerged, dtype), () => decoderGraph(cfg, weights, 'merged', p)],
+    [onnxFile(GRAPH.decoderFirst, dtype), () => decoderGraph(cfg, weights, 'plain', p)],
+    [onnxFile(GRAPH.decoderWithPast, dtype), () => decoderGraph(cfg, weights, 'withPast', p)],
   ] as const);
   // One graph at a time: the flan-t5-small files are 100–250 MB each.
   for (const [name, build] of graphs) await writeFileAtomic(join(opts.out, name), encodeModel(build(), OPSET, 'flan-eval make-test-model'));
