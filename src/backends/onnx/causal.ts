@@ -57,6 +57,8 @@ export class OnnxCausalBackend implements ModelBackend {
     private readonly session: ort.InferenceSession,
     private readonly eos: number[],
     private readonly bos: number | null,
+    /** Longest sequence the model's positions cover (gpt2's n_positions; max_position_embeddings), or null. */
+    private readonly maxPositions: number | null,
     prefixReuse: boolean,
     private readonly onRun?: (event: RunEvent) => void,
   ) {
@@ -83,7 +85,8 @@ export class OnnxCausalBackend implements ModelBackend {
     const params = await countModelParams(model, files, { vocab: base.shape.vocab, hidden: base.shape.hidden });
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
-    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, opts.prefixReuse !== false, opts.onRun);
+    const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;
+    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, opts.onRun);
   }
 
   encode(text: string): number[] {
@@ -101,7 +104,13 @@ export class OnnxCausalBackend implements ModelBackend {
 
   async generate(batch: readonly GenerationRequest[]): Promise<GenerationResult[]> {
     if (batch.length === 0) return [];
-    const prompts = batch.map((r) => this.encode(r.prompt));
+    // A prompt too long for the model's positions keeps its last tokens, leaving room for the
+    // continuation, as lm-eval does (max_length - max_gen_toks).
+    const prompts = batch.map((r) => {
+      const ids = this.encode(r.prompt);
+      const room = this.maxPositions === null ? Infinity : Math.max(1, this.maxPositions - r.maxNewTokens);
+      return ids.length > room ? ids.slice(ids.length - room) : ids;
+    });
     const raw = await this.generateTokens(prompts, batch.map((r) => r.maxNewTokens), batch.map((r) => r.stop));
     return raw.map((r, i) => ({ ...r, promptTokens: prompts[i]!.length }));
   }
@@ -145,6 +154,10 @@ export class OnnxCausalBackend implements ModelBackend {
       const mine = new Map<string, number>();
       return r.continuations.map((c): [number, number] => {
         const p = this.encodePair(r.context, c);
+        // Too long for the model's positions: drop the context's first tokens, as lm-eval does (it reads
+        // the last max_length + 1 tokens of context + continuation, the last of which is only scored).
+        const over = this.maxPositions === null ? 0 : p.context.length + p.continuation.length - (this.maxPositions + 1);
+        if (over > 0) p.context = p.context.slice(Math.min(over, p.context.length - 1));
         const id = p.context.join(',');
         let k = mine.get(id);
         if (k === undefined) {

@@ -16,12 +16,12 @@ function round2(x: number | null | undefined): number | '' {
 }
 
 export function renderCsv({ table, breakdown, stderr }: RenderInput): string {
-  const header = ['model', 'params', 'params_label', 'source'];
+  const header = ['model', 'params', 'params_label', ...(table.showArch ? ['arch'] : []), 'source'];
   for (const c of table.columns) header.push(c.id, ...(stderr ? [`${c.id}_stderr`] : []));
   if (table.showNormAvg) header.push('norm_avg', ...(stderr ? ['norm_avg_stderr'] : []));
   header.push('partial');
   const rows = table.rows.map((row) => {
-    const out: (string | number)[] = [row.label, row.params ?? '', row.paramsLabel, row.reference ? (table.reference ?? 'reference') : 'ours'];
+    const out: (string | number)[] = [row.label, row.params ?? '', row.paramsLabel, ...(table.showArch ? [row.arch ?? ''] : []), row.reference ? (table.reference ?? 'reference') : 'ours'];
     for (const c of table.columns) {
       const cell = row.cells[c.id];
       out.push(round2(cell?.score));

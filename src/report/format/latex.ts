@@ -1,6 +1,6 @@
 import type { BreakdownTable } from '../breakdown.js';
 import type { Cell, Row } from '../table.js';
-import { breakdownLabel, breakdownTitle, fixed1, headerLabels, rowValues, tableNotes, type RenderInput } from './common.js';
+import { breakdownLabel, breakdownTitle, fixed1, headerLabels, leadCells, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * A booktabs `tabular` to paste into a paper (`\usepackage{booktabs}`): \toprule/\midrule/\bottomrule,
@@ -71,15 +71,14 @@ export function renderLatex({ table, breakdown, stderr }: RenderInput): string {
   const rows = table.rows.map((row) => {
     const { cells, norm } = rowValues(table, row);
     return [
-      latexEscape(row.label),
-      latexEscape(row.paramsLabel),
+      ...leadCells(table, row).map(latexEscape),
       ...cells.map((c) => cellText(c, stderr)),
       ...(table.showNormAvg ? [normText(norm, stderr)] : []),
     ];
   });
   const lines = [
     '% flan-eval report; needs \\usepackage{booktabs}',
-    ...tabular(header, rows, `lr${'r'.repeat(header.length - 2)}`),
+    ...tabular(header, rows, `lr${table.showArch ? 'l' : ''}${'r'.repeat(header.length - (table.showArch ? 3 : 2))}`),
     ...tableNotes(table, stderr).map((n) => `% ${n}`),
   ];
   for (const b of breakdown ?? []) lines.push(...breakdownLatex(b, stderr));
