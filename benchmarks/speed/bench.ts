@@ -14,7 +14,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTokenizer } from '../../src/backends/onnx/tokenizer.js';
-import { SAMPLE_DATA_DIR } from '../../src/config/paths.js';
+import { resolveDataDir, SAMPLE_DATA_DIR } from '../../src/config/paths.js';
+import { parseMemory } from '../../src/runner/memory.js';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { compareGeneration, compareScoring, type Agreement } from './compare.js';
@@ -22,9 +24,9 @@ import { encoderFlops, readEncoderShape } from './flops.js';
 import { loadAverage, machineInfo, type MachineInfo } from './machine.js';
 import type { MatMulPeak } from './matmulPeak.js';
 import { markdownSummary } from './report.js';
-import type { WorkerResult } from './worker.js';
+import type { PlanSummary, WorkerResult } from './worker.js';
 import { log, ROOT, runWorker, speedModel } from './workerProcess.js';
-import { buildWorkload, WORKLOADS, workloadByName, type Workload } from './workloads.js';
+import { buildWorkload, syntheticWorkload, WORKLOADS, workloadByName, type Workload } from './workloads.js';
 
 /** Encoder runs with at least this many rows count towards the FLOP-rate figure (issue 7: batch ≥ 8). */
 export const ENCODER_MIN_ROWS = 8;
@@ -61,9 +63,13 @@ export interface WorkloadResult {
   ratio: number | null;
   identical: boolean | null;
   skipped?: string;
+  /** `data`: the data folder's prompts; `synthetic`: sample prompts stretched to real lengths. */
+  source?: 'data' | 'synthetic';
   examples?: number;
   distinctPrompts?: number;
-  promptTokens?: { mean: number; max: number };
+  promptTokens?: { mean: number; median: number; max: number };
+  /** ours: how the runner's planner batched the workload (padding, estimated peak, budget). */
+  plan?: PlanSummary;
   maxNewTokens?: number;
   batchSize?: number;
   ours?: SideSummary;
@@ -79,6 +85,8 @@ export interface BenchResult {
   machine: MachineInfo;
   threads: number;
   model: string;
+  /** The tokenizer the default model was made with (null: generated, or --model given). */
+  tokenizer: string | null;
   dataDir: string;
   loadBefore: [number, number, number];
   loadAfter: [number, number, number];
@@ -91,7 +99,9 @@ interface Options {
   quick: boolean;
   json: boolean;
   model: string | null;
+  tokenizer: string | null;
   dataDir: string;
+  maxMemory: number | null;
   threads: number;
   batchSize: { generation: number; scoring: number };
   workloads: string[];
@@ -113,6 +123,8 @@ function parseOptions(argv: string[]): Options {
         json: { type: 'boolean', default: false },
         model: { type: 'string' },
         'data-dir': { type: 'string' },
+        tokenizer: { type: 'string' },
+        'max-memory': { type: 'string' },
         threads: { type: 'string' },
         'batch-size': { type: 'string' },
         workloads: { type: 'string' },
@@ -145,7 +157,9 @@ function parseOptions(argv: string[]): Options {
     quick: values.quick,
     json: values.json,
     model: values.model ? abs(values.model) : null,
-    dataDir: values['data-dir'] ? abs(values['data-dir']) : join(ROOT, SAMPLE_DATA_DIR),
+    tokenizer: benchTokenizer(values.tokenizer),
+    dataDir: resolveDataDir(values['data-dir']),
+    maxMemory: values['max-memory'] === undefined ? null : parseMemory(values['max-memory']),
     threads: positiveInt('threads', values.threads) ?? availableParallelism(),
     batchSize: batch ? { generation: batch, scoring: batch } : DEFAULT_BATCH,
     workloads,
@@ -155,11 +169,32 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+/**
+ * The real T5 tokenizer for the default model, when it is at hand: --tokenizer, else
+ * $FLAN_EVAL_BENCH_TOKENIZER, else ../shared/t5-tokenizer next to the repository; otherwise null (the
+ * test model's generated tokenizer, whose prompts are shorter than real ones).
+ */
+function benchTokenizer(flag: string | undefined): string | null {
+  const given = flag ?? process.env.FLAN_EVAL_BENCH_TOKENIZER;
+  if (given !== undefined) {
+    const dir = resolve(given);
+    if (!existsSync(join(dir, 'tokenizer.json'))) throw new UsageError(`--tokenizer ${given}: no tokenizer.json there`);
+    return dir;
+  }
+  const sibling = resolve(ROOT, '..', 'shared', 't5-tokenizer');
+  return existsSync(join(sibling, 'tokenizer.json')) ? sibling : null;
+}
+
 const HELP = `npm run bench -- [flags]
   --quick             few examples per workload (< 5 minutes on 2 cores); writes no files
   --json              print only {"workloads":[...]} on stdout
-  --model DIR         model folder (default: a flan-t5-small-shaped test model, made once under .cache/speed-model)
-  --data-dir DIR      benchmark data (default: test/fixtures/data)
+  --model DIR         model folder (default: a flan-t5-small-shaped test model, made once under .cache/speed-model,
+                      with the real T5 tokenizer when one is found: see --tokenizer)
+  --tokenizer DIR     real tokenizer for the default model (default: $FLAN_EVAL_BENCH_TOKENIZER, else
+                      ../shared/t5-tokenizer beside the repository, else the test model's generated one)
+  --data-dir DIR      benchmark data (default: $FLAN_EVAL_DATA or the data cache); a benchmark missing there
+                      becomes a synthetic set: sample prompts stretched to the real length distribution
+  --max-memory SIZE   flan-eval's memory budget, as \`run --max-memory\` (default: run's default)
   --threads N         intra-op threads for flan-eval (default: all cores); the reference keeps its default
   --batch-size N      flan-eval batch size (default: ${DEFAULT_BATCH.generation} for generation, ${DEFAULT_BATCH.scoring} questions for scoring)
   --workloads A,B     subset of: ${WORKLOADS.map((w) => w.name).join(', ')}
@@ -199,12 +234,13 @@ function encoderSummary(runs: { rows: number; width: number; ms: number }[], sha
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const model = opts.model ?? (await speedModel());
+  const model = opts.model ?? (await speedModel(opts.tokenizer));
   const shape = await readEncoderShape(model);
   const tokenizer = await loadTokenizer(model);
   const tmp = await mkdtemp(join(tmpdir(), 'flan-eval-speed-'));
   const loadBefore = loadAverage();
   log(`speed benchmark (${opts.quick ? 'quick' : 'full'}): model ${model}, data ${opts.dataDir}, ${opts.threads} threads, load ${loadBefore.join(' ')}`);
+  const countTokens = (text: string) => tokenizer.encode(text, true).length;
 
   const base = { modelDir: model, threads: opts.threads };
   const matmulRun = await runWorker({ ...base, side: 'matmul', batchSize: 1 }, tmp, 'matmul', false);
@@ -216,7 +252,11 @@ async function main(): Promise<void> {
   for (const name of opts.workloads) {
     const def = workloadByName(name);
     const count = opts.examples ?? (opts.quick ? def.examples.quick : def.examples.full);
-    const built = await buildWorkload(def, opts.dataDir, count);
+    let built = await buildWorkload(def, opts.dataDir, count);
+    if ('skipped' in built) {
+      log(`${name}: ${built.skipped}; using a synthetic set of real-length prompts`);
+      built = await syntheticWorkload(def, join(ROOT, SAMPLE_DATA_DIR), count, countTokens);
+    }
     if ('skipped' in built) {
       log(`${name}: skipped (${built.skipped})`);
       results.push({ name, kind: def.kind, ratio: null, identical: null, skipped: built.skipped });
@@ -225,7 +265,7 @@ async function main(): Promise<void> {
     const w: Workload = built;
     const batchSize = opts.batchSize[w.kind];
     log(`${name}: ${w.items.length} examples (${w.distinct} distinct prompts), batch ${batchSize}`);
-    const ours = await runWorker({ ...base, side: 'ours', batchSize, workload: w }, tmp, `${name}.ours`, opts.profile);
+    const ours = await runWorker({ ...base, side: 'ours', batchSize, ...(opts.maxMemory ? { maxMemory: opts.maxMemory } : {}), workload: w }, tmp, `${name}.ours`, opts.profile);
     const oursLoad = loadAverage()[0];
     const ref = await runWorker({ ...base, side: 'reference', batchSize: 1, workload: w }, tmp, `${name}.reference`, opts.profile);
     const refLoad = loadAverage()[0];
@@ -239,16 +279,19 @@ async function main(): Promise<void> {
       ours.steps = scored;
       ref.steps = scored;
     }
-    const lengths = w.items.map((it) => tokenizer.encode(it.prompt, true).length);
+    const lengths = w.items.map((it) => countTokens(it.prompt));
+    const sortedLengths = [...lengths].sort((a, b) => a - b);
     allEncoderRuns.push(...(ours.encoderRuns ?? []));
     const r: WorkloadResult = {
       name,
       kind: w.kind,
       ratio: ours.examples / ours.seconds / (ref.examples / ref.seconds),
       identical: agreement.identical,
+      source: w.source,
       examples: w.items.length,
       distinctPrompts: w.distinct,
-      promptTokens: { mean: Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length), max: Math.max(...lengths) },
+      promptTokens: { mean: Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length), median: sortedLengths[Math.floor(sortedLengths.length / 2)]!, max: Math.max(...lengths) },
+      ...(ours.plan ? { plan: ours.plan } : {}),
       ...(w.kind === 'generation' ? { maxNewTokens: w.maxNewTokens } : {}),
       batchSize,
       ours: side(ours, oursLoad),
@@ -260,6 +303,7 @@ async function main(): Promise<void> {
     results.push(r);
     log(
       `${name}: ours ${r.ours!.examplesPerSec.toFixed(2)} ex/s ${r.ours!.tokensPerSec.toFixed(1)} tok/s, reference ${r.reference!.examplesPerSec.toFixed(2)} ex/s ${r.reference!.tokensPerSec.toFixed(1)} tok/s → ${r.ratio!.toFixed(2)}×, identical ${r.identical}` +
+        (r.plan ? `, padding ${(r.plan.paddedTokens / r.plan.realTokens).toFixed(3)}, peak RSS ${r.ours!.peakRssMB} MB (estimated ${r.plan.estimatedPeakMB})` : '') +
         (r.encoder ? `, encoder ${(r.encoder.flopRate / 1e9).toFixed(1)} GFLOP/s = ${(100 * r.encoder.fractionOfPeak).toFixed(0)}% of MatMul peak` : ''),
     );
   }
@@ -271,6 +315,7 @@ async function main(): Promise<void> {
     machine: machineInfo(),
     threads: opts.threads,
     model: model.startsWith(ROOT) ? model.slice(ROOT.length) : model,
+    tokenizer: opts.model ? null : opts.tokenizer,
     dataDir: opts.dataDir.startsWith(ROOT) ? opts.dataDir.slice(ROOT.length) : opts.dataDir,
     loadBefore,
     loadAfter: loadAverage(),

@@ -10,7 +10,8 @@ import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadBackend } from '../../src/backends/load.js';
 import type { RunEvent } from '../../src/backends/types.js';
-import { planBatches } from '../../src/backends/types.js';
+import { decodingWork, planBatches } from '../../src/runner/batching.js';
+import { activationBudget, defaultMemoryBudget } from '../../src/runner/memory.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { measureMatMulPeak, type MatMulPeak } from './matmulPeak.js';
 import type { Workload } from './workloads.js';
@@ -20,8 +21,23 @@ export interface WorkerSpec {
   modelDir: string;
   /** intra-op threads for ours and the MatMul probe; the reference keeps the library's default. */
   threads: number;
+  /** Upper bound on rows per batch (ours). */
   batchSize: number;
+  /** Memory budget in bytes for ours (default: flan-eval run's default). */
+  maxMemory?: number;
   workload?: Workload;
+}
+
+/** How ours planned the workload (the runner's planner, at the budget given). */
+export interface PlanSummary {
+  batches: number;
+  realTokens: number;
+  /** Tokens the encoder computed, padding included. */
+  paddedTokens: number;
+  /** The memory model's peak: loaded model plus the largest encoder and decoder peaks planned. */
+  estimatedPeakMB: number;
+  budgetMB: number;
+  overBudget: number;
 }
 
 export interface ItemOutput {
@@ -48,6 +64,7 @@ export interface WorkerResult {
   encoderRuns?: Omit<RunEvent, 'session'>[];
   matmul?: MatMulPeak;
   threads?: number;
+  plan?: PlanSummary;
 }
 
 async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
@@ -78,11 +95,22 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
   recording = true;
   const t1 = performance.now();
   const lengths = backend.countTokens(w.items.map((it) => it.prompt));
-  for (const batch of planBatches(lengths, spec.batchSize)) await runBatch(batch);
+  const maxMemory = spec.maxMemory ?? defaultMemoryBudget();
+  const budget = activationBudget(maxMemory, backend.info);
+  const work = decodingWork(backend, w.kind === 'scoring' ? w.items.map((it) => it.choices ?? []) : null, w.maxNewTokens);
+  const p = planBatches(lengths, { shape: backend.info.shape, maxRows: spec.batchSize, budget, work });
+  for (const batch of p.batches) await runBatch(batch.items);
   const seconds = (performance.now() - t1) / 1000;
   await backend.dispose();
   const encoderSeconds = encoderRuns.reduce((a, r) => a + r.ms, 0) / 1000;
-  return { side: 'ours', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds, encoderRuns, threads: backend.info.threads };
+  return { side: 'ours', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds, encoderRuns, threads: backend.info.threads, plan: {
+    batches: p.batches.length,
+    realTokens: p.realTokens,
+    paddedTokens: p.paddedTokens,
+    estimatedPeakMB: Math.round((maxMemory - budget + p.heldBytes) / 1e6),
+    budgetMB: Math.round(maxMemory / 1e6),
+    overBudget: p.overBudget.length,
+  } };
 }
 
 async function runReference(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
@@ -156,7 +184,7 @@ function sumSteps(items: ItemOutput[]): number {
 }
 
 function maxRssMB(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024); // maxRSS is in KiB
+  return Math.round((process.resourceUsage().maxRSS * 1024) / 1e6); // maxRSS is in KiB; MB here are 10^6 bytes, as in --max-memory
 }
 
 async function main(): Promise<void> {

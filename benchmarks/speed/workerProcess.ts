@@ -14,13 +14,16 @@ export function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
-/** The flan-t5-small-shaped random model the speed scripts share, made once under .cache/. */
-export async function speedModel(): Promise<string> {
-  const dir = join(ROOT, '.cache', 'speed-model', 'flan-t5-small-seed1');
+/**
+ * The flan-t5-small-shaped random model the speed scripts share, made once under .cache/: with a real
+ * tokenizer (`tokenizer`, a folder) when given, so prompts have real lengths; else the generated one.
+ */
+export async function speedModel(tokenizer: string | null = null): Promise<string> {
+  const dir = join(ROOT, '.cache', 'speed-model', tokenizer ? 'flan-t5-small-t5tok-seed1' : 'flan-t5-small-seed1');
   if (!existsSync(join(dir, 'onnx', 'decoder_with_past_model.onnx'))) {
-    log(`making the flan-t5-small-shaped test model in ${dir} (once; about 800 MB)…`);
+    log(`making the flan-t5-small-shaped test model in ${dir} (once; about 800 MB)${tokenizer ? ` with the tokenizer of ${tokenizer}` : ''}…`);
     await mkdir(dir, { recursive: true });
-    await makeTestModel({ out: dir, shape: 'flan-t5-small', seed: 1 });
+    await makeTestModel({ out: dir, shape: 'flan-t5-small', seed: 1, ...(tokenizer ? { tokenizer } : {}) });
   }
   return dir;
 }

@@ -18,13 +18,27 @@ export interface WorkloadDef {
   splits?: string[];
   /** Examples in full and in --quick mode. */
   examples: { full: number; quick: number };
+  /**
+   * Prompt token counts of the real upstream data under the real T5 tokenizer (issue 10): the synthetic
+   * set follows them where the data is absent.
+   */
+  realLengths: LengthDistribution;
 }
 
+/** Median, 95th percentile and maximum of prompt token counts. */
+export interface LengthDistribution {
+  median: number;
+  p95: number;
+  max: number;
+}
+
+const MMLU_DIRECT: LengthDistribution = { median: 948, p95: 3205, max: 5044 };
+
 export const WORKLOADS: readonly WorkloadDef[] = [
-  { name: 'mmlu-direct-generate', kind: 'generation', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 5, splits: ['test', 'val'], examples: { full: 48, quick: 8 } },
-  { name: 'mmlu-direct-loglik', kind: 'scoring', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 0, splits: ['test', 'val'], examples: { full: 48, quick: 8 } },
-  { name: 'bbh-cot', kind: 'generation', benchmark: 'bbh', format: { cot: true, shots: 3 }, maxNewTokens: 128, examples: { full: 24, quick: 4 } },
-  { name: 'mgsm-cot', kind: 'generation', benchmark: 'mgsm', format: { cot: true, shots: 8 }, maxNewTokens: 128, examples: { full: 24, quick: 4 } },
+  { name: 'mmlu-direct-generate', kind: 'generation', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 5, splits: ['test', 'val'], examples: { full: 48, quick: 8 }, realLengths: MMLU_DIRECT },
+  { name: 'mmlu-direct-loglik', kind: 'scoring', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 0, splits: ['test', 'val'], examples: { full: 48, quick: 8 }, realLengths: MMLU_DIRECT },
+  { name: 'bbh-cot', kind: 'generation', benchmark: 'bbh', format: { cot: true, shots: 3 }, maxNewTokens: 128, examples: { full: 24, quick: 4 }, realLengths: { median: 905, p95: 1821, max: 1970 } },
+  { name: 'mgsm-cot', kind: 'generation', benchmark: 'mgsm', format: { cot: true, shots: 8 }, maxNewTokens: 128, examples: { full: 24, quick: 4 }, realLengths: { median: 1001, p95: 1959, max: 2273 } },
 ];
 
 /** One example as the worker processes see it: nothing but text and decoding settings. */
@@ -42,6 +56,8 @@ export interface Workload {
   items: WorkItem[];
   /** How many of the items are different prompts (the fixtures are small, so items repeat). */
   distinct: number;
+  /** `data`: prompts of the data folder as they are; `synthetic`: sample prompts stretched to real lengths. */
+  source: 'data' | 'synthetic';
 }
 
 export function workloadByName(name: string): WorkloadDef {
@@ -77,7 +93,66 @@ export async function buildWorkload(def: WorkloadDef, dataDir: string, count: nu
     const base = { id: k < items.length ? it.id : `${it.id}#${Math.floor(k / items.length)}`, prompt: it.prompt, stop: it.stop };
     return it.choices ? { ...base, choices: it.choices } : base;
   });
-  return { name: def.name, kind: def.kind, maxNewTokens: def.maxNewTokens, items: work, distinct };
+  return { name: def.name, kind: def.kind, maxNewTokens: def.maxNewTokens, items: work, distinct, source: 'data' };
+}
+
+/**
+ * Token counts for `count` prompts following a length distribution: log-normal through the median and the
+ * 95th percentile, cut at the maximum, and the maximum itself always included (the longest prompt decides
+ * memory). Interleaved, so the first item (the untimed warm-up) is a typical one and long prompts are
+ * spread over the list.
+ */
+export function syntheticLengths(d: LengthDistribution, count: number): number[] {
+  const sigma = Math.log(d.p95 / d.median) / 1.6449;
+  const sorted = Array.from({ length: count }, (_, k) => Math.min(d.max, Math.round(d.median * Math.exp(sigma * normalQuantile((k + 0.5) / count)))));
+  sorted[count - 1] = d.max;
+  // A fixed stride coprime with count visits every quantile once.
+  let stride = Math.max(1, Math.round(count * 0.618));
+  while (gcd(stride, count) !== 1) stride++;
+  return sorted.map((_, k) => sorted[(k * stride + Math.floor(count / 2)) % count]!);
+}
+
+function gcd(a: number, b: number): number {
+  return b ? gcd(b, a % b) : a;
+}
+
+/** Inverse of the standard normal CDF (Abramowitz & Stegun 26.2.23, |error| < 4.5e-4). */
+export function normalQuantile(p: number): number {
+  if (p === 0.5) return 0;
+  const q = p < 0.5 ? p : 1 - p;
+  const t = Math.sqrt(-2 * Math.log(q));
+  const z = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+  return p < 0.5 ? -z : z;
+}
+
+/**
+ * Where the data folder lacks a benchmark (MMLU's CSVs are not always at hand), a synthetic workload:
+ * the sample data's prompts (the same template, question and answer options) lengthened with exemplar
+ * text from the same prompts, or shortened from the front, to token counts that follow the real
+ * distribution. A random-weight model reads them like any other text; what matters is their length.
+ */
+export async function syntheticWorkload(def: WorkloadDef, sampleDir: string, count: number, countTokens: (text: string) => number): Promise<Workload | { skipped: string }> {
+  const sample = await buildWorkload(def, sampleDir, count);
+  if ('skipped' in sample) return sample;
+  const filler = sample.items.flatMap((it) => it.prompt.split(/\s+/)).filter(Boolean);
+  const lengths = syntheticLengths(def.realLengths, count);
+  const items = sample.items.map((it, k) => ({ ...it, id: `synthetic/${k}/${it.id}`, prompt: stretch(it.prompt, lengths[k]!, filler, countTokens) }));
+  return { ...sample, items, distinct: count, source: 'synthetic' };
+}
+
+/** `prompt` brought to about `target` tokens: exemplar words put in front, or words cut from the front. */
+function stretch(prompt: string, target: number, filler: readonly string[], countTokens: (text: string) => number): string {
+  const words = prompt.split(/(?<=\s)/);
+  const make = (n: number) => (n >= 0 ? Array.from({ length: n }, (_, i) => filler[i % filler.length]!).join(' ') + (n ? ' ' : '') + prompt : words.slice(-n).join(''));
+  // The largest n (or the least cut) whose text stays within the target.
+  let lo = -(words.length - 1);
+  let hi = Math.max(0, target);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (countTokens(make(mid)) <= target) lo = mid;
+    else hi = mid - 1;
+  }
+  return make(lo);
 }
 
 function interleaveTasks(items: PreparedItem[]): PreparedItem[] {

@@ -111,14 +111,3 @@ export interface ModelBackend {
   loglik(batch: readonly LoglikRequest[]): Promise<number[][]>;
   dispose(): Promise<void>;
 }
-
-/**
- * Split request indices into batches of at most `batchSize`, longest first and neighbours of similar
- * length together, so padding is small. Deterministic: ties keep input order.
- */
-export function planBatches(lengths: readonly number[], batchSize: number): number[][] {
-  const order = lengths.map((len, i) => ({ len, i })).sort((a, b) => b.len - a.len || a.i - b.i);
-  const batches: number[][] = [];
-  for (let k = 0; k < order.length; k += batchSize) batches.push(order.slice(k, k + batchSize).map((o) => o.i));
-  return batches;
-}

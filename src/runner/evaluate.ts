@@ -2,7 +2,9 @@ import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
 import type { PreparedBenchmark, PreparedItem } from '../benchmarks/adapter.js';
 import { getBenchmark } from '../benchmarks/registry.js';
-import { planBatches, type ModelBackend } from '../backends/types.js';
+import type { ModelBackend } from '../backends/types.js';
+import { decodingWork, planBatches } from './batching.js';
+import { activationBudget, formatBytes } from './memory.js';
 import { UsageError } from '../errors.js';
 import type { BenchmarkName, ItemScore, PredictionLine, PromptFormat, RunRecord, ScoringMode, Selection } from '../types.js';
 import { sha256, writeFileAtomic } from '../util/fs.js';
@@ -31,7 +33,10 @@ export interface RunUnit {
 export interface RunSettings {
   dataDir: string;
   outDir: string;
+  /** Upper bound on prompts per batch. */
   batchSize: number;
+  /** Memory budget in bytes (`--max-memory`): weights plus every batch's estimated peak stay under it. */
+  maxMemory: number;
   concurrency: number;
   shard: Shard | null;
   quiet: boolean;
@@ -115,7 +120,17 @@ export async function evaluateUnit(
 
   let generatedTokens = 0;
   const lengths = backend.countTokens(todo.map((i) => i.prompt));
-  const batches = planBatches(lengths, settings.batchSize).map((idx) => idx.map((k) => todo[k]!));
+  const plan = planBatches(lengths, {
+    shape: backend.info.shape,
+    maxRows: settings.batchSize,
+    // Concurrent batches share the budget.
+    budget: activationBudget(settings.maxMemory, backend.info) / settings.concurrency,
+    work: decodingWork(backend, unit.scoring === 'loglik' ? todo.map((i) => i.choices ?? []) : null, maxNewTokens),
+  });
+  for (const o of plan.overBudget) {
+    process.stderr.write(`flan-eval: warning: ${todo[o.index]!.id} (${o.length} prompt tokens) needs about ${formatBytes(o.bytes)} alone, over the --max-memory budget; running it by itself\n`);
+  }
+  const batches = plan.batches.map((b) => b.items.map((k) => todo[k]!));
   const limit = pLimit(settings.concurrency);
   const runBatch = async (batch: PreparedItem[]): Promise<void> => {
     if (settings.interrupt.requested) return;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
-import { planBatches } from '../../src/backends/types.js';
+import { planBatches } from '../../src/runner/batching.js';
 import { UsageError } from '../../src/errors.js';
 import { testModelDir } from '../helpers/testModel.js';
 import { tempDir } from '../helpers/cli.js';
@@ -39,7 +39,8 @@ describe('greedy generation', () => {
     const bySize = new Map<number, Awaited<ReturnType<typeof backend.generate>>>();
     for (const size of [1, 3, 8]) {
       const results = new Array(requests.length);
-      for (const batch of planBatches(backend.countTokens(requests.map((r) => r.prompt)), size)) {
+      const plan = planBatches(backend.countTokens(requests.map((r) => r.prompt)), { shape: backend.info.shape, maxRows: size, budget: Infinity, work: { decoderRowsPerPrompt: 1, newTokens: 40, logitPositions: 1 } });
+      for (const batch of plan.batches.map((b) => b.items)) {
         const out = await backend.generate(batch.map((i) => requests[i]!));
         batch.forEach((i, k) => (results[i] = out[k]));
       }

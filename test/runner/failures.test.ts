@@ -42,7 +42,7 @@ const unit: RunUnit = { benchmark: 'mmlu', format: { cot: false, shots: 5 }, sel
 
 test('a failing example is recorded with its error, the rest run on, and a rerun retries only it', async () => {
   const out = await tempDir();
-  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 4, concurrency: 2, shard: null, quiet: true, interrupt: { requested: false } };
+  const settings: RunSettings = { dataDir: join(fixturesDir, 'data'), outDir: out, batchSize: 4, maxMemory: 8e9, concurrency: 2, shard: null, quiet: true, interrupt: { requested: false } };
   // Poison the prompt of one example: take the last question of the first val file.
   const { getBenchmark } = await import('../../src/benchmarks/registry.js');
   const { items } = await getBenchmark('mmlu').prepare(settings.dataDir, unit.format, unit.selection);

@@ -74,6 +74,31 @@ describe('run', () => {
     assert.equal((await record(out, 'mmlu_direct_5shot_val')).runtime.batchSize, 1);
   });
 
+  test('--max-memory: a budget too small for any batch runs each prompt alone, warns with its id and length, and predicts the same', async () => {
+    const out = await tempDir();
+    // 300 MB is the runtime's own allowance, so about 1 MB is left for batches: every prompt is over it.
+    const r = await runCli(runArgs(out, '--max-memory', '301MB'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: mmlu\/[a-z_]+\/\d+ \(\d+ prompt tokens\) needs about \d+ MB alone, over the --max-memory budget; running it by itself/);
+    assert.match(r.stderr, /warning: bbh\/[a-z_]+\/\d+ \(\d+ prompt tokens\)/);
+    assert.deepEqual(await predictions(out), reference);
+  });
+
+  test('--max-memory: the budget is stated at the start; one the model alone exceeds, or a malformed one, exits 2', async () => {
+    const out = await tempDir();
+    const ok = await runCli(['run', 'mmlu', '--model', model, '--data-dir', DATA, '--out', out, '--limit', '1', '--max-memory', '2GB']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /memory budget 2\.0 GB \(--max-memory\); model loaded \d+ MB, \d+(\.\d)? (GB|MB) for batches/);
+    const dflt = await runCli(['run', 'mmlu', '--model', model, '--data-dir', DATA, '--out', out, '--limit', '1']);
+    assert.match(dflt.stderr, /memory budget [\d.]+ GB \(default: a sixth of total memory/);
+    for (const [value, pattern] of [['1MB', /--max-memory 1 MB: tiny-seed1 needs about \d+ MB loaded, before any batch; give a larger --max-memory/], ['lots', /--max-memory lots: expected a size such as 6GB/]] as const) {
+      const r = await runCli(['run', 'mmlu', '--model', model, '--data-dir', DATA, '--out', out, '--limit', '1', '--max-memory', value]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
   test('--shard 0/2 + 1/2 + merge gives the same predictions and scores as one run', async () => {
     const shards = await tempDir();
     for (const s of ['0/2', '1/2']) {

@@ -9,6 +9,8 @@ import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from
 import { onnxInfo } from './info.js';
 import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, kvType, openSession } from './sessions.js';
+import { lengthGroups } from '../padding.js';
+import { stackRows } from './encoderGroups.js';
 import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
@@ -32,7 +34,8 @@ interface DecoderState {
 /**
  * Greedy generation and log-likelihood scoring for encoder-decoder ONNX exports (Flan-T5 family).
  *
- * Per batch: the encoder runs once on right-padded prompts (with an attention mask); the decoder's first
+ * Per batch: the encoder runs on length-homogeneous groups of right-padded prompts (with an attention
+ * mask), assembled into one batch padded to its longest prompt; the decoder's first
  * step computes the cross-attention keys/values, which are then fed back unchanged on every later step,
  * while the self-attention cache grows by one position per step. A sequence that ends (EOS, stop string
  * or token limit) is dropped from all batch tensors, so the remaining steps spend nothing on it.
@@ -117,18 +120,15 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
    * token for token.
    */
   async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
-    const start = this.config.decoderStartTokenId;
     const arch: GreedyArch<DecoderState> = {
-      prefill: async (rows) => {
-        const enc = await this.runEncoder(rows);
-        return this.decoderStep({ ...enc, past: null, cross: null }, rows.map(() => start));
-      },
+      prefill: (rows) => this.prefill(rows),
       step: (state, tokens) => this.decoderStep(state, tokens),
       keepRows: (state, rows) => this.keepRows(state, rows),
     };
     return greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.config.eosTokenIds), decode: (ids) => this.tokenizer.decode(ids) });
   }
 
+  /** The encoder on one group of prompts, right-padded to its longest. */
   private async runEncoder(prompts: number[][]): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
     const width = Math.max(...prompts.map((p) => p.length));
     const encMask = maskTensor(prompts.map((p) => p.length), width);
@@ -136,6 +136,44 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const out = await this.encoder.run({ input_ids: int64Tensor(prompts, width, this.config.padTokenId), attention_mask: encMask });
     this.onRun?.({ session: 'encoder', rows: prompts.length, width, ms: performance.now() - t0 });
     return { encHidden: out.last_hidden_state!, encMask };
+  }
+
+  /**
+   * The encoder and the decoder's first position (start token), in length-homogeneous groups of the batch
+   * (`lengthGroups`: padding within 5%), assembled into one batch state: the cross-attention cache padded
+   * with zeros to the longest prompt, which the mask hides. On 2 CPU cores the encoder gains little from
+   * batching prompts of a few hundred tokens or more, while padding a batch to its longest prompt costs
+   * the encoder and the cross-attention projections in proportion (issue 10); later decoder steps still
+   * run the whole batch at once. Each row depends only on its own prompt, so results are those of one
+   * padded run.
+   */
+  private async prefill(prompts: number[][]): Promise<StepOutput<DecoderState>> {
+    const starts = (n: number) => Array.from({ length: n }, () => this.config.decoderStartTokenId);
+    const groups = lengthGroups(prompts.map((p) => p.length));
+    if (groups.length === 1) return this.decoderStep({ ...(await this.runEncoder(prompts)), past: null, cross: null }, starts(prompts.length));
+    const parts: { rows: number[]; out: StepOutput<DecoderState> }[] = [];
+    for (const rows of groups) {
+      const enc = await this.runEncoder(rows.map((i) => prompts[i]!));
+      parts.push({ rows, out: await this.decoderStep({ ...enc, past: null, cross: null }, starts(rows.length)) });
+    }
+    const B = prompts.length;
+    const width = Math.max(...prompts.map((p) => p.length));
+    const stack = (pick: (s: StepOutput<DecoderState>) => ort.Tensor, pad?: { axis: number; width: number }) => stackRows(parts.map((p) => ({ rows: p.rows, tensor: pick(p.out) })), B, pad);
+    const feeds = (pick: (s: DecoderState) => Feeds, pad?: { axis: number; width: number }) =>
+      Object.fromEntries(Object.keys(pick(parts[0]!.out.state)).map((name) => [name, stack((o) => pick(o.state)[name]!, pad)]));
+    // Steps after the first need the encoder states only where there is no decoder-with-past (a merged
+    // decoder takes them as an input on every step).
+    const h = parts[0]!.out.state.encHidden;
+    const encHidden = this.decoder.withPast
+      ? new ort.Tensor(h.type as 'float32', new (h.data.constructor as Float32ArrayConstructor)(0), [B, 0, h.dims[2]!])
+      : stack((o) => o.state.encHidden, { axis: 1, width });
+    const state: DecoderState = {
+      encHidden,
+      encMask: maskTensor(prompts.map((p) => p.length), width),
+      past: feeds((s) => s.past!),
+      cross: feeds((s) => s.cross!, { axis: 2, width }),
+    };
+    return { logits: stack((o) => o.logits), state };
   }
 
   /** One decoder step for the active rows: first step without a past, later steps with the caches. */
@@ -213,14 +251,13 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     for (const [i, conts] of continuations.entries()) {
       for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
     }
-    const { encHidden, encMask } = await this.runEncoder(contexts);
     const rowsOf: number[] = [];
     const targets: number[][] = [];
     continuations.forEach((conts, r) => conts.forEach((c) => (rowsOf.push(r), targets.push(c))));
     // Position 0 reads the start token whatever the continuation, so it runs once per context and its
     // cross-attention cache is computed once per context, not once per continuation (4x for MMLU). Its
     // logits score every continuation's first token.
-    const first = await this.decoderRun({ encHidden, encMask, past: null, cross: null }, int64Tensor(contexts.map(() => [this.config.decoderStartTokenId]), 1, this.config.padTokenId));
+    const first = await this.prefill(contexts);
     const sums = targets.map((t, row) => {
       const l = logitsRow(first.logits, rowsOf[row]!, 0);
       return l[t[0]!]! - logSumExp(l);
@@ -231,7 +268,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
     if (longer.length) {
       const T = Math.max(...longer.map((row) => targets[row]!.length)) - 1;
-      const state = this.keepRows({ encHidden, encMask, past: first.past, cross: first.cross }, longer.map((row) => rowsOf[row]!));
+      const state = this.keepRows(first.state, longer.map((row) => rowsOf[row]!));
       const out = await this.decoderRun(state, int64Tensor(longer.map((row) => targets[row]!.slice(0, -1)), T, this.config.padTokenId), true);
       longer.forEach((row, k) => {
         const t = targets[row]!;

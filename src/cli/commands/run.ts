@@ -1,7 +1,9 @@
 import { basename, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadBackend } from '../../backends/load.js';
-import { DTYPES, type Dtype } from '../../backends/types.js';
+import { DTYPES, type BackendInfo, type Dtype } from '../../backends/types.js';
+import { totalmem } from 'node:os';
+import { activationBudget, DEFAULT_MEMORY_DESCRIPTION, defaultMemoryBudget, formatBytes, parseMemory } from '../../runner/memory.js';
 import type { PreparedBenchmark } from '../../benchmarks/adapter.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { EXIT, UsageError } from '../../errors.js';
@@ -38,7 +40,8 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('dtype', { choices: DTYPES, default: 'fp32', description: 'model file variant: fp32, fp16 (*_fp16), q8 (*_quantized), q4 (*_q4)' })
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
       .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
-      .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
+      .option('batch-size', { type: 'number', default: 8, description: 'at most this many examples per batch (fewer where long prompts would exceed --max-memory)' })
+      .option('max-memory', { type: 'string', description: `memory budget for the model and its batches, e.g. 6GB (default: ${DEFAULT_MEMORY_DESCRIPTION}, ${formatBytes(defaultMemoryBudget())} here)` })
       .option('concurrency', { type: 'number', default: 1, description: 'batches in flight at once' })
       .option('max-new-tokens', { type: 'number', description: 'override the per-format generation budget' })
       .option('stop', { type: 'string', array: true, description: "override the stop sequences for generation (repeat it; shell escapes such as $'\\n' for newlines)" })
@@ -52,6 +55,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
   async handler(argv) {
     const flags = readFormatFlags(argv);
     const batchSize = wholeNumber(argv.batchSize, '--batch-size', 1)!;
+    const maxMemory = argv.maxMemory === undefined ? defaultMemoryBudget() : parseMemory(String(argv.maxMemory));
     const concurrency = wholeNumber(argv.concurrency, '--concurrency', 1)!;
     const threads = wholeNumber(argv.threads, '--threads', 1);
     const maxNewTokens = wholeNumber(argv.maxNewTokens, '--max-new-tokens', 1);
@@ -96,7 +100,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       process.stderr.write('\nflan-eval: interrupted; finishing the batches in flight (Ctrl-C again to stop at once)…\n');
     };
     process.on('SIGINT', onSigint);
-    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, interrupt };
+    const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, maxMemory, concurrency, shard, quiet: argv.quiet === true, interrupt };
     const outcomes: UnitOutcome[] = [];
     if (argv.download) {
       const benchmarks = [...new Set(units.map((u) => u.benchmark))];
@@ -124,6 +128,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
           if (backend.info.isTestModel && !settings.quiet) {
             process.stderr.write(`flan-eval: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
           }
+          announceBudget(backend.info, maxMemory, argv.maxMemory !== undefined, settings.quiet);
           const meta = await modelMeta(backend, name);
           for (const unit of units) {
             if (interrupt.requested) break;
@@ -153,6 +158,19 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     }
   },
 };
+
+/**
+ * State the memory budget at the start of every run (what the planner will keep each batch under), and
+ * refuse one that the weights alone exceed.
+ */
+function announceBudget(info: BackendInfo, maxMemory: number, given: boolean, quiet: boolean): void {
+  const left = activationBudget(maxMemory, info);
+  const source = given ? '--max-memory' : `default: ${DEFAULT_MEMORY_DESCRIPTION} (${formatBytes(totalmem())}); set it with --max-memory`;
+  if (left <= 0) {
+    throw new UsageError(`--max-memory ${formatBytes(maxMemory)}: ${info.name} needs about ${formatBytes(maxMemory - left)} loaded, before any batch; give a larger --max-memory`);
+  }
+  if (!quiet) process.stderr.write(`flan-eval: memory budget ${formatBytes(maxMemory)} (${source}); model loaded ${formatBytes(maxMemory - left)}, ${formatBytes(left)} for batches\n`);
+}
 
 function summaryTable(outcomes: readonly UnitOutcome[]): string {
   const rows = outcomes

@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseJson } from '../../util/fs.js';
 import { GRAPH, onnxFile } from '../../backends/onnx/layout.js';
 import type { Dtype } from '../../backends/types.js';
 import { encodeModel } from '../../onnx/proto.js';
@@ -42,11 +43,57 @@ export interface MakeTestModelOptions {
   seed: number;
   /** Also write the `_fp16` variants (float16 weights and float16 inputs/outputs, as fp16 exports have). */
   fp16?: boolean;
+  /**
+   * A folder holding a real tokenizer.json (and tokenizer_config.json, special_tokens_map.json): the model
+   * uses it instead of the generated one, and its vocabulary size follows it, so prompts have real lengths.
+   */
+  tokenizer?: string;
 }
 
-export function testModelConfig(shape: TestModelShape): T5Config {
+/** Ids a tokenizer.json can produce: its model vocabulary and its added tokens. */
+export function tokenizerVocabSize(tokenizerJson: unknown, path: string): number {
+  const t = tokenizerJson as { model?: { vocab?: unknown }; added_tokens?: { id?: unknown }[] };
+  const vocab = t.model?.vocab;
+  const size = Array.isArray(vocab) ? vocab.length : vocab && typeof vocab === 'object' ? Object.keys(vocab).length : 0;
+  if (!size) throw new UsageError(`--tokenizer: ${path} has no model.vocab; expected a Hugging Face tokenizer.json`);
+  const added = (t.added_tokens ?? []).map((a) => (typeof a.id === 'number' ? a.id + 1 : 0));
+  return Math.max(size, ...added);
+}
+
+/** The tokenizer files a model folder carries, read from `dir` (a real tokenizer) or generated. */
+async function tokenizerFiles(dir: string | undefined, shape: TestModelShape): Promise<{ files: [string, string][]; tokens: number }> {
+  const json = (o: object) => `${JSON.stringify(o, null, 2)}\n`;
+  if (dir === undefined) {
+    const s = TEST_MODEL_SHAPES[shape].tokenizer;
+    const files: [string, string][] = [
+      ['tokenizer.json', json(tokenizerJson(s))],
+      ['tokenizer_config.json', json(tokenizerConfigJson(s.extraIds))],
+      ['special_tokens_map.json', json({ eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>' })],
+    ];
+    return { files, tokens: 3 + tokenizerPieces(s).length + s.extraIds };
+  }
+  const read = async (name: string, required: boolean): Promise<string | null> => {
+    try {
+      return await readFile(join(dir, name), 'utf8');
+    } catch {
+      if (required) throw new UsageError(`--tokenizer ${dir}: no ${name} there; give a folder holding a Hugging Face tokenizer.json`);
+      return null;
+    }
+  };
+  const main = (await read('tokenizer.json', true))!;
+  const tokens = tokenizerVocabSize(parseJson(main, join(dir, 'tokenizer.json')), join(dir, 'tokenizer.json'));
+  const files: [string, string][] = [['tokenizer.json', main]];
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
+    const text = await read(name, false);
+    if (text !== null) files.push([name, text]);
+  }
+  return { files, tokens };
+}
+
+/** `tokens`: ids the tokenizer produces (default: the generated tokenizer of the shape). */
+export function testModelConfig(shape: TestModelShape, tokens?: number): T5Config {
   const s = TEST_MODEL_SHAPES[shape];
-  const tokens = 3 + tokenizerPieces(s.tokenizer).length + s.tokenizer.extraIds;
+  tokens ??= 3 + tokenizerPieces(s.tokenizer).length + s.tokenizer.extraIds;
   return {
     ...s.config,
     // Like the real checkpoints (32100 tokens, 32128 rows), the embedding is padded to a multiple of 64,
@@ -66,10 +113,11 @@ export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[
   if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${opts.seed}`);
   if (arch !== 't5') {
     if (opts.fp16) throw new UsageError(`--fp16: only --arch t5 writes float16 variants so far`);
+    if (opts.tokenizer) throw new UsageError(`--tokenizer: only --arch t5 takes a tokenizer folder so far`);
     return makeCausalTestModel(opts.out, arch, opts.shape, opts.seed);
   }
-  const cfg = testModelConfig(opts.shape as TestModelShape);
-  const shape = TEST_MODEL_SHAPES[opts.shape as TestModelShape];
+  const tok = await tokenizerFiles(opts.tokenizer, opts.shape as TestModelShape);
+  const cfg = testModelConfig(opts.shape as TestModelShape, tok.tokens);
   await mkdir(join(opts.out, 'onnx'), { recursive: true });
   const json = (o: object) => `${JSON.stringify(o, null, 2)}\n`;
   const files: [string, string | Uint8Array][] = [
@@ -88,13 +136,11 @@ export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[
         pad_token_id: 0,
         eos_token_id: 1,
         use_cache: true,
-        flan_eval_test_model: { shape: opts.shape, seed: opts.seed, note: 'random weights: scores are meaningless' },
+        flan_eval_test_model: { shape: opts.shape, seed: opts.seed, ...(opts.tokenizer ? { tokenizer: 'given' } : {}), note: 'random weights: scores are meaningless' },
       }),
     ],
     ['generation_config.json', json({ decoder_start_token_id: 0, eos_token_id: 1, pad_token_id: 0 })],
-    ['tokenizer.json', json(tokenizerJson(shape.tokenizer))],
-    ['tokenizer_config.json', json(tokenizerConfigJson(shape.tokenizer.extraIds))],
-    ['special_tokens_map.json', json({ eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>' })],
+    ...tok.files,
   ];
   for (const [name, data] of files) await writeFileAtomic(join(opts.out, name), data);
   const weights = randomWeights(cfg, opts.seed);
