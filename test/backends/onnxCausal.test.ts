@@ -155,6 +155,23 @@ describe('causal backend: encodePair, files and parameters', () => {
     await Promise.all([m.dispose(), base.dispose()]);
   });
 
+  test('a prompt longer than the model\'s positions keeps its last tokens (gpt2: 1024), leaving room for the continuation', async () => {
+    const b = (await loadBackend(await causalTestModelDir('gpt2'), { threads: 1 })) as OnnxCausalBackend;
+    const prompt = 'the history of science and the study of mathematics '.repeat(200);
+    const ids = b.encode(prompt);
+    assert.ok(ids.length > 1024);
+    const [r] = await b.generate([{ prompt, maxNewTokens: 6, stop: [] }]);
+    assert.equal(r!.promptTokens, 1024 - 6);
+    const [direct] = await b.generateTokens([ids.slice(ids.length - (1024 - 6))], [6], [[]]);
+    assert.deepEqual(r!.tokens, direct!.tokens);
+    // Scoring: context + continuation cut to the last 1025 tokens (the last is only scored), as lm-eval.
+    const [[score]] = await b.loglik([{ context: prompt, continuations: [' the answer'] }]);
+    const p = b.encodePair(prompt, ' the answer');
+    const [[want]] = await b.loglikTokens([p.context.slice(p.context.length + p.continuation.length - 1025)], [[p.continuation]]);
+    assert.ok(Math.abs(score! - want!) < 1e-6);
+    await b.dispose();
+  });
+
   test('info: arch, shape from config.json, and the tied embedding counted once', async () => {
     const dir = await causalTestModelDir('qwen2');
     const b = await loadBackend(dir, { threads: 1 });
