@@ -33,7 +33,7 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new UsageError(`${path}: missing; a model folder needs config.json, tokenizer.json and onnx/*.onnx (SPEC §6 layout, e.g. \`flan-eval models pull Xenova/flan-t5-small\`)`);
+    throw new UsageError(`${path}: missing; a model folder needs config.json, tokenizer.json and onnx/*.onnx (docs/protocol.md §6 layout, e.g. \`flan-eval models pull Xenova/flan-t5-small\`)`);
   }
   const value = parseJson(text, path);
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${path}: expected a JSON object`);
@@ -52,7 +52,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     if (!(await stat(dir)).isDirectory()) throw new UsageError(`--model ${dir}: not a folder`);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`--model ${dir}: no such folder; pass a model folder (SPEC §6 layout) or a hub id pulled with \`flan-eval models pull\``);
+    throw new UsageError(`--model ${dir}: no such folder; pass a model folder (docs/protocol.md §6 layout) or a hub id pulled with \`flan-eval models pull\``);
   }
   const configPath = join(dir, 'config.json');
   const config = await readJson(configPath);

@@ -75,7 +75,7 @@ export interface BackendInfo {
   shape: ModelShape;
 }
 
-/** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized` (8-bit), `_q4` (4-bit MatMulNBits). */
+/** ONNX file variants of an export (docs/protocol.md §6): fp32, `_fp16`, `_quantized` (8-bit), `_q4` (4-bit MatMulNBits). */
 export const DTYPES = ['fp32', 'fp16', 'q8', 'q4'] as const;
 export type Dtype = (typeof DTYPES)[number];
 

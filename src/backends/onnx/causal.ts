@@ -80,7 +80,7 @@ export class OnnxCausalBackend implements ModelBackend {
     const { options, threads } = sessionOptions(device, opts.threads);
     const tokenizer = await loadTokenizer(opts.dir);
     const session = await openSession(path, options, device);
-    checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`]);
+    checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
     const base = onnxInfo(opts, model, dtype, device, threads, files);
     const params = await countModelParams(model, files, { vocab: base.shape.vocab, hidden: base.shape.hidden });
     const cfg = { ...model.config, ...model.generation };

@@ -1,7 +1,7 @@
 import type { Dtype } from '../types.js';
 
 /**
- * The Transformers.js / Optimum ONNX export layout, described once (SPEC §6). Every module that names a
+ * The Transformers.js / Optimum ONNX export layout, described once (docs/protocol.md §6). Every module that names a
  * model file — the backends, `models pull`, `make-test-model` — asks here.
  *
  *   config.json, generation_config.json (optional), tokenizer.json, tokenizer_config.json (optional)
