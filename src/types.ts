@@ -143,6 +143,8 @@ export interface RunRecord {
     path: string;
     /** Parameter count read from the ONNX initializers (null if unknown). */
     params: number | null;
+    /** config.json's model_type (t5, llama, qwen2, gpt2); absent in records written before it was kept. */
+    arch?: string;
     dtype: string;
     /** Model file (relative path) → sha256. */
     files: Record<string, string>;

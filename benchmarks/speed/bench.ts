@@ -1,6 +1,7 @@
 /**
  * Speed benchmark (issue 7): the flan-eval ONNX backend against @huggingface/transformers on a
- * flan-t5-small-shaped random-weight model, on prompts built by our own adapters.
+ * flan-t5-small-shaped random-weight model, and (llama/… workloads) on a smollm2-135m-shaped llama, on
+ * prompts built by our own adapters.
  *
  *   npm run bench                      full run; writes benchmarks/speed/results/<date>.{json,md}
  *   npm run bench -- --quick           a few examples per workload (< 5 minutes on 2 cores), no files
@@ -25,7 +26,7 @@ import { loadAverage, machineInfo, type MachineInfo } from './machine.js';
 import type { MatMulPeak } from './matmulPeak.js';
 import { markdownSummary } from './report.js';
 import type { PlanSummary, WorkerResult } from './worker.js';
-import { log, ROOT, runWorker, speedModel } from './workerProcess.js';
+import { llamaSpeedModel, log, ROOT, runWorker, speedModel } from './workerProcess.js';
 import { buildWorkload, syntheticWorkload, WORKLOADS, workloadByName, type Workload } from './workloads.js';
 
 /** Encoder runs with at least this many rows count towards the FLOP-rate figure (issue 7: batch ≥ 8). */
@@ -77,6 +78,8 @@ export interface WorkloadResult {
   mismatches?: string[];
   maxAbsDelta?: number;
   encoder?: EncoderSummary | null;
+  /** Decoder-only workloads: shared-prefix reuse (rows that started from a cached prefix, prefixes computed, tokens not recomputed). */
+  prefix?: { hits: number; computed: number; tokensReused: number };
 }
 
 export interface BenchResult {
@@ -188,8 +191,9 @@ function benchTokenizer(flag: string | undefined): string | null {
 const HELP = `npm run bench -- [flags]
   --quick             few examples per workload (< 5 minutes on 2 cores); writes no files
   --json              print only {"workloads":[...]} on stdout
-  --model DIR         model folder (default: a flan-t5-small-shaped test model, made once under .cache/speed-model,
-                      with the real T5 tokenizer when one is found: see --tokenizer)
+  --model DIR         model folder for the T5 workloads (default: a flan-t5-small-shaped test model, made once under
+                      .cache/speed-model, with the real T5 tokenizer when one is found: see --tokenizer); the llama/…
+                      workloads always use a smollm2-135m-shaped llama test model (made once under .cache/speed-model)
   --tokenizer DIR     real tokenizer for the default model (default: $FLAN_EVAL_BENCH_TOKENIZER, else
                       ../shared/t5-tokenizer beside the repository, else the test model's generated one)
   --data-dir DIR      benchmark data (default: $FLAN_EVAL_DATA or the data cache); a benchmark missing there
@@ -240,7 +244,9 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'flan-eval-speed-'));
   const loadBefore = loadAverage();
   log(`speed benchmark (${opts.quick ? 'quick' : 'full'}): model ${model}, data ${opts.dataDir}, ${opts.threads} threads, load ${loadBefore.join(' ')}`);
-  const countTokens = (text: string) => tokenizer.encode(text, true).length;
+  // Decoder-only workloads (llama/…) run on their own model, with its own tokenizer.
+  const llama = opts.workloads.some((n) => workloadByName(n).arch === 'llama') ? await llamaSpeedModel() : null;
+  const llamaTokenizer = llama ? await loadTokenizer(llama) : null;
 
   const base = { modelDir: model, threads: opts.threads };
   const matmulRun = await runWorker({ ...base, side: 'matmul', batchSize: 1 }, tmp, 'matmul', false);
@@ -251,6 +257,9 @@ async function main(): Promise<void> {
   const allEncoderRuns: { rows: number; width: number; ms: number }[] = [];
   for (const name of opts.workloads) {
     const def = workloadByName(name);
+    const tok = def.arch === 'llama' ? llamaTokenizer! : tokenizer;
+    const countTokens = (text: string) => tok.encode(text, true).length;
+    const modelDir = def.arch === 'llama' ? llama! : model;
     const count = opts.examples ?? (opts.quick ? def.examples.quick : def.examples.full);
     let built = await buildWorkload(def, opts.dataDir, count);
     if ('skipped' in built) {
@@ -265,23 +274,23 @@ async function main(): Promise<void> {
     const w: Workload = built;
     const batchSize = opts.batchSize[w.kind];
     log(`${name}: ${w.items.length} examples (${w.distinct} distinct prompts), batch ${batchSize}`);
-    const ours = await runWorker({ ...base, side: 'ours', batchSize, ...(opts.maxMemory ? { maxMemory: opts.maxMemory } : {}), workload: w }, tmp, `${name}.ours`, opts.profile);
+    const ours = await runWorker({ ...base, modelDir, side: 'ours', batchSize, ...(opts.maxMemory ? { maxMemory: opts.maxMemory } : {}), workload: w }, tmp, `${name}.ours`, opts.profile);
     const oursLoad = loadAverage()[0];
-    const ref = await runWorker({ ...base, side: 'reference', batchSize: 1, workload: w }, tmp, `${name}.reference`, opts.profile);
+    const ref = await runWorker({ ...base, modelDir, side: 'reference', batchSize: 1, workload: w }, tmp, `${name}.reference`, opts.profile);
     const refLoad = loadAverage()[0];
     const agreement: Agreement =
       w.kind === 'generation'
-        ? compareGeneration(ours.items, ref.items, w.items.map((it) => it.stop), (ids) => tokenizer.decode(ids))
+        ? compareGeneration(ours.items, ref.items, w.items.map((it) => it.stop), (ids) => tok.decode(ids))
         : compareScoring(ours.items, ref.items);
     if (w.kind === 'scoring') {
       // Tokens scored: the continuation tokens of every choice (same for both sides).
-      const scored = w.items.reduce((a, it) => a + it.choices!.reduce((b, c) => b + tokenizer.encode(c, false).length, 0), 0);
+      const scored = w.items.reduce((a, it) => a + it.choices!.reduce((b, c) => b + tok.encode(c, false).length, 0), 0);
       ours.steps = scored;
       ref.steps = scored;
     }
     const lengths = w.items.map((it) => countTokens(it.prompt));
     const sortedLengths = [...lengths].sort((a, b) => a - b);
-    allEncoderRuns.push(...(ours.encoderRuns ?? []));
+    if (def.arch !== 'llama') allEncoderRuns.push(...(ours.encoderRuns ?? []));
     const r: WorkloadResult = {
       name,
       kind: w.kind,
@@ -292,13 +301,14 @@ async function main(): Promise<void> {
       distinctPrompts: w.distinct,
       promptTokens: { mean: Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length), median: sortedLengths[Math.floor(sortedLengths.length / 2)]!, max: Math.max(...lengths) },
       ...(ours.plan ? { plan: ours.plan } : {}),
+      ...(ours.prefix ? { prefix: ours.prefix } : {}),
       ...(w.kind === 'generation' ? { maxNewTokens: w.maxNewTokens } : {}),
       batchSize,
       ours: side(ours, oursLoad),
       reference: side(ref, refLoad),
       mismatches: agreement.mismatches,
       ...(agreement.maxAbsDelta !== undefined ? { maxAbsDelta: agreement.maxAbsDelta } : {}),
-      encoder: encoderSummary(ours.encoderRuns ?? [], shape, matmul.bestFlops),
+      encoder: def.arch === 'llama' ? null : encoderSummary(ours.encoderRuns ?? [], shape, matmul.bestFlops),
     };
     results.push(r);
     log(

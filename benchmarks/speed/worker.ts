@@ -6,7 +6,7 @@
  * Usage: node worker.js <spec.json> <result.json>. Progress goes to stderr; the result to the file.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadBackend } from '../../src/backends/load.js';
 import type { RunEvent } from '../../src/backends/types.js';
@@ -65,6 +65,8 @@ export interface WorkerResult {
   matmul?: MatMulPeak;
   threads?: number;
   plan?: PlanSummary;
+  /** Decoder-only models: how often a cached few-shot prefix was reused. */
+  prefix?: { hits: number; computed: number; tokensReused: number };
 }
 
 async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
@@ -101,9 +103,10 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
   const p = planBatches(lengths, { shape: backend.info.shape, maxRows: spec.batchSize, budget, work });
   for (const batch of p.batches) await runBatch(batch.items);
   const seconds = (performance.now() - t1) / 1000;
+  const prefix = 'prefixStats' in backend ? (backend as { prefixStats: WorkerResult['prefix'] }).prefixStats : undefined;
   await backend.dispose();
   const encoderSeconds = encoderRuns.reduce((a, r) => a + r.ms, 0) / 1000;
-  return { side: 'ours', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds, encoderRuns, threads: backend.info.threads, plan: {
+  return { side: 'ours', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds, encoderRuns, threads: backend.info.threads, ...(prefix ? { prefix } : {}), plan: {
     batches: p.batches.length,
     realTokens: p.realTokens,
     paddedTokens: p.paddedTokens,
@@ -114,6 +117,8 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
 }
 
 async function runReference(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
+  const cfg = JSON.parse(await readFile(join(spec.modelDir, 'config.json'), 'utf8')) as { model_type?: string };
+  if (cfg.model_type !== 't5') return runCausalReference(spec, w);
   // As in the Transformers.js docs: local files only, fp32 on the CPU, greedy generate() per prompt.
   const { AutoModelForSeq2SeqLM, AutoTokenizer, Tensor, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
@@ -177,6 +182,64 @@ async function runReference(spec: WorkerSpec, w: Workload): Promise<WorkerResult
   const seconds = (performance.now() - t1) / 1000;
   await model.dispose();
   return { side: 'reference', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds: encoderMs / 1000 };
+}
+
+/**
+ * The decoder-only reference: AutoModelForCausalLM, greedy generate() one prompt at a time; scoring with one
+ * forward pass per choice on lm-eval's _encode_pair tokens (trailing context whitespace moved to the
+ * continuation; the continuation is what the whole text has beyond the context's own tokens).
+ */
+async function runCausalReference(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
+  const { AutoModelForCausalLM, AutoTokenizer, Tensor, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(spec.modelDir);
+  const name = basename(spec.modelDir);
+  const t0 = performance.now();
+  const tokenizer = await AutoTokenizer.from_pretrained(name, { local_files_only: true });
+  const model = await AutoModelForCausalLM.from_pretrained(name, { local_files_only: true, dtype: 'fp32', device: 'cpu' });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const eos = new Set([model.generation_config?.eos_token_id ?? []].flat().map(Number));
+  const encode = (text: string) => tokenizer.encode(text);
+  const one = async (i: number): Promise<ItemOutput> => {
+    const it = w.items[i]!;
+    if (w.kind === 'generation') {
+      const enc = tokenizer(it.prompt);
+      const n = (enc.input_ids as { dims: number[] }).dims[1]!;
+      const out = (await model.generate({ ...enc, max_new_tokens: w.maxNewTokens, do_sample: false })) as { tolist(): bigint[][] };
+      const ids = out.tolist()[0]!.slice(n).map(Number);
+      const ended = ids.length > 0 && eos.has(ids.at(-1)!);
+      return { id: it.id, tokens: ended ? ids.slice(0, -1) : ids, steps: ids.length };
+    }
+    const scores: number[] = [];
+    for (const choice of it.choices!) {
+      const trimmed = it.prompt.trimEnd();
+      const ctx = encode(trimmed);
+      const whole = encode(trimmed + it.prompt.slice(trimmed.length) + choice);
+      const ids = [...ctx, ...whole.slice(ctx.length)];
+      const input_ids = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+      const attention_mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+      const { logits } = (await model({ input_ids, attention_mask })) as { logits: { data: Float32Array; dims: number[] } };
+      const V = logits.dims[2]!;
+      let sum = 0;
+      for (let k = ctx.length; k < ids.length; k++) {
+        const row = logits.data.subarray((k - 1) * V, k * V);
+        let m = -Infinity;
+        for (const v of row) if (v > m) m = v;
+        let s = 0;
+        for (const v of row) s += Math.exp(v - m);
+        sum += row[ids[k]!]! - (m + Math.log(s));
+      }
+      scores.push(sum);
+    }
+    return { id: it.id, scores };
+  };
+  await one(0); // warm-up, as for ours
+  const items: ItemOutput[] = [];
+  const t1 = performance.now();
+  for (let i = 0; i < w.items.length; i++) items.push(await one(i));
+  const seconds = (performance.now() - t1) / 1000;
+  await model.dispose();
+  return { side: 'reference', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds: 0 };
 }
 
 function sumSteps(items: ItemOutput[]): number {

@@ -28,10 +28,22 @@ export async function speedModel(tokenizer: string | null = null): Promise<strin
   return dir;
 }
 
+/** The smollm2-135m-shaped random llama the decoder-only workloads use, made once under .cache/. */
+export async function llamaSpeedModel(): Promise<string> {
+  const dir = join(ROOT, '.cache', 'speed-model', 'llama-smollm2-135m-seed1');
+  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
+    log(`making the smollm2-135m-shaped llama test model in ${dir} (once; about 540 MB)…`);
+    await mkdir(dir, { recursive: true });
+    await makeTestModel({ out: dir, arch: 'llama', shape: 'smollm2-135m', seed: 1 });
+  }
+  return dir;
+}
+
 /** Run one worker child; its stdout and stderr go to our stderr so --json keeps stdout clean. */
 export async function runWorker(spec: WorkerSpec, tmp: string, tag: string, profile: boolean): Promise<WorkerResult> {
-  const specPath = join(tmp, `${tag}.spec.json`);
-  const outPath = join(tmp, `${tag}.result.json`);
+  const file = tag.replace(/[^\w.-]/g, '_');
+  const specPath = join(tmp, `${file}.spec.json`);
+  const outPath = join(tmp, `${file}.result.json`);
   await writeFile(specPath, JSON.stringify(spec));
   const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, '.cache', 'speed-profiles'), '--cpu-prof-name', `${tag}.cpuprofile`] : []), WORKER, specPath, outPath];
   const code = await new Promise<number | null>((res, rej) => {

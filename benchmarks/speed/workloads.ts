@@ -23,6 +23,14 @@ export interface WorkloadDef {
    * set follows them where the data is absent.
    */
   realLengths: LengthDistribution;
+  /**
+   * Decoder-only workloads run on the llama test model (smollm2-135m shape) and draw their examples a
+   * task at a time (`perTask` each), as a full run meets them: a task's few-shot prefix is shared by all
+   * its examples (hundreds per task in a full MMLU or BBH run; `perTask` is fewer, so the prefix reuse
+   * measured here is a lower bound).
+   */
+  arch?: 'llama';
+  perTask?: number;
 }
 
 /** Median, 95th percentile and maximum of prompt token counts. */
@@ -34,11 +42,19 @@ export interface LengthDistribution {
 
 const MMLU_DIRECT: LengthDistribution = { median: 948, p95: 3205, max: 5044 };
 
-export const WORKLOADS: readonly WorkloadDef[] = [
+const WORKLOADS_T5: readonly WorkloadDef[] = [
   { name: 'mmlu-direct-generate', kind: 'generation', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 5, splits: ['test', 'val'], examples: { full: 48, quick: 6 }, realLengths: MMLU_DIRECT },
   { name: 'mmlu-direct-loglik', kind: 'scoring', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 0, splits: ['test', 'val'], examples: { full: 48, quick: 6 }, realLengths: MMLU_DIRECT },
   { name: 'bbh-cot', kind: 'generation', benchmark: 'bbh', format: { cot: true, shots: 3 }, maxNewTokens: 128, examples: { full: 24, quick: 3 }, realLengths: { median: 905, p95: 1821, max: 1970 } },
   { name: 'mgsm-cot', kind: 'generation', benchmark: 'mgsm', format: { cot: true, shots: 8 }, maxNewTokens: 128, examples: { full: 24, quick: 3 }, realLengths: { median: 1001, p95: 1959, max: 2273 } },
+];
+
+export const WORKLOADS: readonly WorkloadDef[] = [
+  ...WORKLOADS_T5,
+  ...(['mmlu-direct-generate', 'mmlu-direct-loglik', 'bbh-cot'] as const).map((base): WorkloadDef => {
+    const t5 = WORKLOADS_T5.find((w) => w.name === base)!;
+    return { ...t5, name: `llama/${base}`, arch: 'llama', perTask: 8, examples: { full: 24, quick: 8 } };
+  }),
 ];
 
 /** One example as the worker processes see it: nothing but text and decoding settings. */
@@ -79,7 +95,8 @@ export async function buildWorkload(def: WorkloadDef, dataDir: string, count: nu
     for (const split of def.splits ?? [undefined]) {
       if (items.length >= count) break;
       const selection = split === undefined ? { limit: count } : { split, limit: count };
-      items.push(...interleaveTasks((await adapter.prepare(dataDir, def.format, selection)).items));
+      const prepared = (await adapter.prepare(dataDir, def.format, selection)).items;
+      items.push(...(def.perTask ? byTaskGroups(prepared, def.perTask) : interleaveTasks(prepared)));
     }
   } catch (e) {
     if (e instanceof UsageError) return { skipped: e.message };
@@ -102,10 +119,10 @@ export async function buildWorkload(def: WorkloadDef, dataDir: string, count: nu
  * memory). Interleaved, so the first item (the untimed warm-up) is a typical one and long prompts are
  * spread over the list.
  */
-export function syntheticLengths(d: LengthDistribution, count: number): number[] {
+export function syntheticLengths(d: LengthDistribution, count: number, includeMax = true): number[] {
   const sigma = Math.log(d.p95 / d.median) / 1.6449;
   const sorted = Array.from({ length: count }, (_, k) => Math.min(d.max, Math.round(d.median * Math.exp(sigma * normalQuantile((k + 0.5) / count)))));
-  sorted[count - 1] = d.max;
+  if (includeMax) sorted[count - 1] = d.max;
   // A fixed stride coprime with count visits every quantile once.
   let stride = Math.max(1, Math.round(count * 0.618));
   while (gcd(stride, count) !== 1) stride++;
@@ -135,9 +152,25 @@ export async function syntheticWorkload(def: WorkloadDef, sampleDir: string, cou
   const sample = await buildWorkload(def, sampleDir, count);
   if ('skipped' in sample) return sample;
   const filler = sample.items.flatMap((it) => it.prompt.split(/\s+/)).filter(Boolean);
+  if (def.perTask) {
+    // A task's examples share their lengthening, as a real task's examples share its exemplar block:
+    // one length per task (drawn from the real distribution), the filler rotated per task so tasks differ.
+    const tasks = [...new Set(sample.items.map((it) => it.id.split('/')[1]!))];
+    // Quantiles only: with a few tasks, forcing the maximum in would make one task's every prompt the longest.
+    const lengths = syntheticLengths(def.realLengths, tasks.length, false);
+    const words = new Map(tasks.map((t, k) => [t, fillerWords(sample.items.find((it) => it.id.split('/')[1] === t)!.prompt, lengths[k]!, [...filler.slice(k * 7), ...filler.slice(0, k * 7)], countTokens)]));
+    const items = sample.items.map((it, k) => ({ ...it, id: `synthetic/${k}/${it.id}`, prompt: `${words.get(it.id.split('/')[1]!)!}${it.prompt}` }));
+    return { ...sample, items, distinct: count, source: 'synthetic' };
+  }
   const lengths = syntheticLengths(def.realLengths, count);
   const items = sample.items.map((it, k) => ({ ...it, id: `synthetic/${k}/${it.id}`, prompt: stretch(it.prompt, lengths[k]!, filler, countTokens) }));
   return { ...sample, items, distinct: count, source: 'synthetic' };
+}
+
+/** The filler text that, put in front of `prompt`, brings it to about `target` tokens (empty if it is that long already). */
+function fillerWords(prompt: string, target: number, filler: readonly string[], countTokens: (text: string) => number): string {
+  const stretched = stretch(prompt, target, filler, countTokens);
+  return stretched.endsWith(prompt) ? stretched.slice(0, stretched.length - prompt.length) : '';
 }
 
 /** `prompt` brought to about `target` tokens: exemplar words put in front, or words cut from the front. */
@@ -153,6 +186,13 @@ function stretch(prompt: string, target: number, filler: readonly string[], coun
     else hi = mid - 1;
   }
   return make(lo);
+}
+
+/** `perTask` examples of each task in turn, task after task (a task's examples stay together). */
+function byTaskGroups(items: PreparedItem[], perTask: number): PreparedItem[] {
+  const byTask = new Map<string, PreparedItem[]>();
+  for (const it of items) byTask.set(it.task, [...(byTask.get(it.task) ?? []), it]);
+  return [...byTask.values()].flatMap((q) => q.slice(0, perTask));
 }
 
 function interleaveTasks(items: PreparedItem[]): PreparedItem[] {

@@ -21,6 +21,8 @@ export interface ReferenceRow {
   /** The paper's size label (`80M`, `3B`) and its value. */
   paramsLabel: string;
   params: number;
+  /** Architecture for the report's Arch column: the CSV's `arch` column, else t5 (Table 5's models). */
+  arch: string;
   /** The paper's normalised average, as published (not recomputed). */
   normAvg: number;
   /** Paper column key (`mmlu_direct`, …) → score. */
@@ -53,6 +55,7 @@ export function parseTable5(text: string, file: string): ReferenceRow[] {
       model: row.model,
       paramsLabel: row.params!,
       params,
+      arch: row.arch || 't5',
       normAvg: num('norm_avg'),
       scores: Object.fromEntries(PAPER_COLUMNS.map((c) => [c.key, num(c.key)])),
     };

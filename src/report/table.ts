@@ -34,6 +34,8 @@ export interface Row {
   family: string;
   params: number | null;
   paramsLabel: string;
+  /** Architecture (config.json model_type: t5, llama, …); null when the records predate it. */
+  arch: string | null;
   reference: boolean;
   cells: Record<string, Cell>;
   /**
@@ -48,6 +50,8 @@ export interface Row {
 export interface ReportTable {
   columns: Column[];
   rows: Row[];
+  /** Whether the architecture column is shown: the rows mix architectures (e.g. Flan-T5 and Llama). */
+  showArch: boolean;
   /** Whether the normalised-average column is shown: some row has all six paper columns. */
   showNormAvg: boolean;
   reference: ReferenceName | null;
@@ -138,17 +142,18 @@ function clusteredOf(record: RunRecord, byTask: boolean): ClusteredStderr | null
 
 function ourRows(loaded: readonly LoadedRecord[], notes: string[], clusterByTask: boolean): { rows: Row[]; columns: Map<string, Column> } {
   const columns = new Map<string, Column>();
-  const byModel = new Map<string, { name: string; dtype: string; params: number | null; cells: Record<string, Cell>; records: Record<string, RunRecord>; files: Record<string, string> }>();
+  const byModel = new Map<string, { name: string; dtype: string; params: number | null; arch: string | null; cells: Record<string, Cell>; records: Record<string, RunRecord>; files: Record<string, string> }>();
   for (const { record, file } of loaded) {
     const col = columnOf(record);
     columns.set(col.id, col);
     const key = `${record.model.name}\u0000${record.model.dtype}`;
     let row = byModel.get(key);
     if (!row) {
-      row = { name: record.model.name, dtype: record.model.dtype, params: record.model.params, cells: {}, records: {}, files: {} };
+      row = { name: record.model.name, dtype: record.model.dtype, params: record.model.params, arch: record.model.arch ?? null, cells: {}, records: {}, files: {} };
       byModel.set(key, row);
     }
     if (row.params === null) row.params = record.model.params;
+    row.arch ??= record.model.arch ?? null;
     const clash = row.files[col.id];
     if (clash) {
       const other = row.records[col.id]!;
@@ -182,6 +187,7 @@ function ourRows(loaded: readonly LoadedRecord[], notes: string[], clusterByTask
       family: modelFamily(label),
       params: r.params,
       paramsLabel: formatParams(r.params),
+      arch: r.arch,
       reference: false,
       cells: r.cells,
       normAvg: null,
@@ -208,6 +214,7 @@ function referenceRow(ref: ReferenceRow): Row {
     family: modelFamily(label),
     params: ref.params,
     paramsLabel: ref.paramsLabel,
+    arch: ref.arch,
     reference: true,
     cells,
     normAvg: { value: ref.normAvg, stderr: null, published: true, partial: false },
@@ -242,6 +249,7 @@ export function buildReportTable(loaded: readonly LoadedRecord[], options: { ref
   return {
     columns: [...columns.values()].sort(compareColumns),
     rows: all,
+    showArch: new Set(all.map((r) => r.arch ?? 't5')).size > 1,
     showNormAvg: all.some((r) => r.normAvg !== null),
     reference,
     notes,

@@ -44,6 +44,7 @@ export const runRecordSchema = z.object({
     name: z.string().min(1),
     path: z.string(),
     params: z.number().nullable(),
+    arch: z.string().optional(),
     dtype: z.string(),
     files: hashes,
     hash: z.string(),

@@ -13,6 +13,8 @@ import type { BenchmarkName, BenchmarkScore, PredictionLine, RunRecord, TaskScor
 export interface RunSpec {
   model: string;
   params: number | null;
+  /** config.json model_type; left out of the record when unset (as in records written before it was kept). */
+  arch?: string;
   dtype?: string;
   modelHash?: string;
   benchmark: BenchmarkName;
@@ -89,7 +91,7 @@ export function runRecordFor(spec: RunSpec): { record: RunRecord; predictions: P
   const record: RunRecord = {
     schema: 'flan-eval/run-record@1',
     createdAt: '2024-01-01T00:00:00.000Z',
-    model: { name: spec.model, path: `/models/${slug(spec.model)}`, params: spec.params, dtype: spec.dtype ?? 'fp32', files: { 'onnx/encoder_model.onnx': modelHash }, hash: modelHash },
+    model: { name: spec.model, path: `/models/${slug(spec.model)}`, params: spec.params, ...(spec.arch ? { arch: spec.arch } : {}), dtype: spec.dtype ?? 'fp32', files: { 'onnx/encoder_model.onnx': modelHash }, hash: modelHash },
     benchmark: spec.benchmark,
     format,
     decoding,

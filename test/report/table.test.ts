@@ -81,6 +81,29 @@ describe('buildReportTable', () => {
     assert.equal(t.showNormAvg, false);
   });
 
+  test('a report mixing architectures sorts by parameter count and shows an Arch column in every format', async () => {
+    const t = buildReportTable(
+      [
+        loaded({ ...base, model: 'HuggingFaceTB/SmolLM2-135M', arch: 'llama', params: 1.35e8, tasks: { anatomy: '1' } }),
+        loaded({ ...base, model: 'Xenova/flan-t5-small', arch: 't5', params: 7.7e7, tasks: { anatomy: '0' } }),
+        loaded({ ...base, model: 'Xenova/gpt2', arch: 'gpt2', params: 1.24e8, tasks: { anatomy: '1' } }),
+      ],
+      { reference: 'flan-t5-paper' },
+    );
+    assert.equal(t.showArch, true);
+    const ours = t.rows.filter((r) => !r.reference);
+    assert.deepEqual(ours.map((r) => [r.label, r.arch]), [['Xenova/flan-t5-small', 't5'], ['Xenova/gpt2', 'gpt2'], ['HuggingFaceTB/SmolLM2-135M', 'llama']]);
+    assert.ok(t.rows.filter((r) => r.reference).every((r) => r.arch === 't5'));
+    const { renderMarkdown } = await import('../../src/report/format/markdown.js');
+    const { renderCsv } = await import('../../src/report/format/csv.js');
+    const md = renderMarkdown({ table: t, breakdown: null, stderr: false });
+    assert.match(md.split('\n')[0]!, /^\| Model +\| Params \| Arch +\| MMLU direct/);
+    assert.match(md, /\| Xenova\/gpt2 +\| +120M \| gpt2 +\|/);
+    assert.match(renderCsv({ table: t, breakdown: null, stderr: false }).split('\n')[0]!, /^model,params,params_label,arch,source,/);
+    // One architecture: no column (tables of Flan-T5 runs stay as they were).
+    assert.equal(buildReportTable([loaded({ ...base, model: 'a', arch: 't5', params: 8e7, tasks: { anatomy: '0' } })]).showArch, false);
+  });
+
   test('one model in two dtypes is two rows, labelled with the dtype', () => {
     const t = buildReportTable([loaded({ ...base, model: 'm', dtype: 'fp32', tasks: { anatomy: '1' } }, 'x.json'), loaded({ ...base, model: 'm', dtype: 'q8', tasks: { anatomy: '0' } }, 'y.json')]);
     assert.deepEqual(t.rows.map((r) => r.label).sort(), ['m (fp32)', 'm (q8)']);

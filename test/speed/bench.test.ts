@@ -119,3 +119,30 @@ describe('speed benchmark: flags', () => {
     }
   });
 });
+
+describe('speed benchmark: decoder-only workloads', () => {
+  test('llama/… workloads keep a task\'s examples together, and a synthetic task shares one lengthening (its few-shot prefix)', async () => {
+    const def = workloadByName('llama/mmlu-direct-generate');
+    assert.equal(def.arch, 'llama');
+    const countWords = (t: string) => t.split(/\s+/).filter(Boolean).length;
+    const w = await syntheticWorkload(def, FIXTURES, 8, countWords);
+    assert.ok(!('skipped' in w));
+    const task = (id: string) => id.split('/')[3]!;
+    const tasks = w.items.map((it) => task(it.id));
+    // Grouped: a task's examples come together (each next to another of its task), not interleaved.
+    tasks.forEach((t, i) => assert.ok(tasks[i - 1] === t || tasks[i + 1] === t, `${t} at ${i} alone between other tasks`));
+    const prefix = (a: string, b: string) => {
+      let k = 0;
+      while (k < a.length && a[k] === b[k]) k++;
+      return k;
+    };
+    // Within a task most of every prompt is shared (exemplars, and the lengthening); across tasks little is.
+    const shares = [...new Set(tasks)].map((t) => {
+      const mine = w.items.filter((it) => task(it.id) === t);
+      return Math.min(...mine.slice(1).map((it) => prefix(it.prompt, mine[0]!.prompt) / it.prompt.length));
+    });
+    assert.ok(shares.every((f) => f > 0.5), `shared fractions ${shares.join(', ')}`);
+    const heads = [...new Set(tasks)].map((t) => w.items.find((it) => task(it.id) === t)!.prompt);
+    assert.ok(prefix(heads[1]!, heads[2]!) < heads[2]!.length / 4, 'different tasks do not share their lengthening');
+  });
+});

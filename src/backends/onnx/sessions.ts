@@ -23,17 +23,23 @@ export async function openSession(path: string, options: ort.InferenceSession.Se
  * Check a session's input and output names before running it (as Transformers.js does), so a model the
  * backend cannot drive fails up front with the names it lacks rather than mid-run with a runtime error.
  */
-export function checkSession(session: ort.InferenceSession, path: string, inputs: readonly string[], outputs: readonly string[]): void {
+export function checkSession(session: ort.InferenceSession, path: string, inputs: readonly string[], outputs: readonly string[], expected = 'a Transformers.js/Optimum seq2seq export (docs/protocol.md §6), e.g. Xenova/flan-t5-small'): void {
   const missingIn = inputs.filter((n) => !session.inputNames.includes(n));
   const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
   if (missingIn.length || missingOut.length) {
     const parts = [];
     if (missingIn.length) parts.push(`inputs ${summarize(missingIn)}`);
     if (missingOut.length) parts.push(`outputs ${summarize(missingOut)}`);
-    throw new UsageError(`${path}: the model lacks ${parts.join(' and ')} that flan-eval needs; it must be a Transformers.js/Optimum seq2seq export (docs/protocol.md §6), e.g. Xenova/flan-t5-small`);
+    throw new UsageError(`${path}: the model lacks ${parts.join(' and ')} that flan-eval needs; it must be ${expected}`);
   }
 }
 
 function summarize(names: string[]): string {
   return names.length > 4 ? `${names.slice(0, 4).join(', ')} (and ${names.length - 4} more)` : names.join(', ');
+}
+
+/** Element type of a session's cache input (float16 exports take float16 caches). */
+export function kvType(session: ort.InferenceSession, name: string): 'float32' | 'float16' {
+  const meta = (session.inputMetadata as readonly { name: string; isTensor: boolean; type?: string }[] | undefined)?.find((m) => m.name === name);
+  return meta?.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
 }

@@ -63,7 +63,12 @@ export const PARTIAL_MARK = '*';
 
 /** The header row's labels: Model, Params, one per column, and Norm. avg. when shown. */
 export function headerLabels(table: ReportTable): string[] {
-  return ['Model', 'Params', ...table.columns.map((c) => c.label), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
+  return ['Model', 'Params', ...(table.showArch ? ['Arch'] : []), ...table.columns.map((c) => c.label), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
+}
+
+/** The text cells before the scores: model, size, and the architecture when the table mixes them. */
+export function leadCells(table: ReportTable, row: Row): string[] {
+  return [row.label, row.paramsLabel, ...(table.showArch ? [row.arch ?? '?'] : [])];
 }
 
 /** A row's cells in column order (undefined where the model has no score), then the normalised average. */

@@ -16,14 +16,14 @@ function round2(x: number | null | undefined): number | '' {
 }
 
 export function renderCsv({ table, breakdown, stderr }: RenderInput): string {
-  const header = ['model', 'params', 'params_label', 'source'];
+  const header = ['model', 'params', 'params_label', ...(table.showArch ? ['arch'] : []), 'source'];
   // A column's clustered error gets its own CSV column when some row has one.
   const clustered = new Set(table.columns.filter((c) => stderr && table.rows.some((r) => r.cells[c.id]?.clustered)).map((c) => c.id));
   for (const c of table.columns) header.push(c.id, ...(stderr ? [`${c.id}_stderr`] : []), ...(clustered.has(c.id) ? [`${c.id}_stderr_clustered`] : []));
   if (table.showNormAvg) header.push('norm_avg', ...(stderr ? ['norm_avg_stderr'] : []));
   header.push('partial');
   const rows = table.rows.map((row) => {
-    const out: (string | number)[] = [row.label, row.params ?? '', row.paramsLabel, row.reference ? (table.reference ?? 'reference') : 'ours'];
+    const out: (string | number)[] = [row.label, row.params ?? '', row.paramsLabel, ...(table.showArch ? [row.arch ?? ''] : []), row.reference ? (table.reference ?? 'reference') : 'ours'];
     for (const c of table.columns) {
       const cell = row.cells[c.id];
       out.push(round2(cell?.score));

@@ -1,6 +1,6 @@
 import type { BreakdownTable } from '../breakdown.js';
 import type { Cell, Row } from '../table.js';
-import { breakdownTitle, clusteredText, fixed1, headerLabels, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
+import { breakdownTitle, clusteredText, fixed1, headerLabels, leadCells, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * One self-contained HTML page: inline CSS, the scaling plot's SVG inlined, no scripts and no external
@@ -75,7 +75,7 @@ export function renderHtml({ table, breakdown, stderr, plotSvg }: RenderInput): 
   const body = table.rows
     .map((row) => {
       const { cells, norm } = rowValues(table, row);
-      const tds = [`<td>${htmlEscape(row.label)}</td>`, `<td>${htmlEscape(row.paramsLabel)}</td>`, ...cells.map((c) => cellHtml(c, stderr))];
+      const tds = [...leadCells(table, row).map((t) => `<td>${htmlEscape(t)}</td>`), ...cells.map((c) => cellHtml(c, stderr))];
       if (table.showNormAvg) tds.push(normHtml(norm, stderr));
       return `<tr${row.reference ? ' class="reference"' : ''}>${tds.join('')}</tr>`;
     })

@@ -14,6 +14,7 @@ export function renderJson({ table, breakdown, stderr }: RenderInput): string {
       family: row.family,
       params: row.params,
       paramsLabel: row.paramsLabel,
+      ...(row.arch ? { arch: row.arch } : {}),
       source: row.reference ? table.reference : 'ours',
       cells: Object.fromEntries(
         table.columns

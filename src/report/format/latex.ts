@@ -1,7 +1,7 @@
 import type { BreakdownTable } from '../breakdown.js';
 import { BENCHMARK_LABELS, type Column } from '../columns.js';
 import type { Cell, ReportTable, Row } from '../table.js';
-import { bestCells, breakdownLabel, breakdownTitle, clusteredText, fixed1, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
+import { bestCells, breakdownLabel, breakdownTitle, clusteredText, fixed1, leadCells, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * A `table` float laid out like Table 5 of the Flan-T5 paper, to \input into a paper that loads booktabs
@@ -97,13 +97,12 @@ function breakdownLatex(b: BreakdownTable, withStderr: boolean): string[] {
 }
 
 /**
- * The columns before the scores, left to right. A new one (an architecture column, say) is one line here:
- * the header, the \\cmidrule positions and the column spec follow from this list.
+ * The columns before the scores, left to right (their cells are `leadCells` in common.ts, in the same
+ * order): the header, the \\cmidrule positions and the column spec follow from this list.
  */
-const LEAD_COLUMNS: readonly { header: string; align: 'l' | 'r'; text: (row: Row) => string }[] = [
-  { header: 'Model', align: 'l', text: (row) => row.label },
-  { header: 'Params', align: 'r', text: (row) => row.paramsLabel },
-];
+function leadColumns(table: ReportTable): readonly { header: string; align: 'l' | 'r' }[] {
+  return [{ header: 'Model', align: 'l' }, { header: 'Params', align: 'r' }, ...(table.showArch ? [{ header: 'Arch', align: 'l' as const }] : [])];
+}
 
 /** `MMLU direct 0-shot` under the MMLU group → `Direct 0-shot`. */
 function subLabel(col: Column): string {
@@ -113,8 +112,9 @@ function subLabel(col: Column): string {
 
 /** The two header rows: runs of adjacent columns of one benchmark share a \\multicolumn with a \\cmidrule under it. */
 function headerRows(table: ReportTable): string[] {
-  const lead = LEAD_COLUMNS.length;
-  const top: string[] = LEAD_COLUMNS.map(() => '');
+  const leads = leadColumns(table);
+  const lead = leads.length;
+  const top: string[] = leads.map(() => '');
   const rules: string[] = [];
   for (let i = 0; i < table.columns.length; ) {
     const benchmark = table.columns[i]!.benchmark;
@@ -125,7 +125,7 @@ function headerRows(table: ReportTable): string[] {
     i = j;
   }
   if (table.showNormAvg) top.push('');
-  const bottom = [...LEAD_COLUMNS.map((c) => c.header), ...table.columns.map(subLabel), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
+  const bottom = [...leads.map((c) => c.header), ...table.columns.map(subLabel), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
   return [`${top.join(' & ')} \\\\`, rules.join(' '), `${bottom.map(latexEscape).join(' & ')} \\\\`];
 }
 
@@ -147,13 +147,13 @@ export function renderLatex({ table, breakdown, stderr, caption }: RenderInput):
   const bodyRow = (row: Row): string => {
     const { cells, norm } = rowValues(table, row);
     const texts = [
-      ...LEAD_COLUMNS.map((c) => latexEscape(c.text(row))),
+      ...leadCells(table, row).map(latexEscape),
       ...cells.map((c, i) => cellText(c, stderr, best.has(row, table.columns[i]!.id))),
       ...(table.showNormAvg ? [normText(norm, stderr, best.has(row, null))] : []),
     ];
     return `${texts.join(' & ')} \\\\`;
   };
-  const spec = [...LEAD_COLUMNS.map((c) => c.align), ...table.columns.map(() => 'r'), ...(table.showNormAvg ? ['r'] : [])].join('');
+  const spec = [...leadColumns(table).map((c) => c.align), ...table.columns.map(() => 'r'), ...(table.showNormAvg ? ['r'] : [])].join('');
   const blocks = rowBlocks(table).map((b) => b.map(bodyRow));
   const notes = [...tableNotes(table, stderr), BOLD_NOTE];
   const lines = [

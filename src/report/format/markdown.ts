@@ -1,6 +1,6 @@
 import type { BreakdownTable } from '../breakdown.js';
 import type { Cell, Row } from '../table.js';
-import { breakdownLabel, breakdownTitle, clusteredText, fixed1, headerLabels, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
+import { breakdownLabel, breakdownTitle, clusteredText, fixed1, headerLabels, leadCells, PARTIAL_MARK, rowValues, tableNotes, type RenderInput } from './common.js';
 
 /**
  * GitHub-flavoured Markdown: readable as plain text in a terminal (columns padded) and rendered as a
@@ -49,13 +49,12 @@ export function renderMarkdown({ table, breakdown, stderr }: RenderInput): strin
   const rows = table.rows.map((row) => {
     const { cells, norm } = rowValues(table, row);
     return [
-      esc(row.label),
-      row.paramsLabel,
+      ...leadCells(table, row).map(esc),
       ...cells.map((c) => cellText(c, stderr)),
       ...(table.showNormAvg ? [normText(norm, stderr)] : []),
     ];
   });
-  const align = header.map((_, i) => (i === 0 ? 'l' : 'r') as 'l' | 'r');
+  const align = header.map((_, i) => (i === 0 || (table.showArch && i === 2) ? 'l' : 'r') as 'l' | 'r');
   const parts = [pipeTable(header, rows, align), tableNotes(table, stderr).map((n) => `- ${esc(n).replace(/^\*/, '\\*')}`).join('\n')];
   for (const b of breakdown ?? []) parts.push(breakdownMarkdown(b, stderr));
   return `${parts.join('\n\n')}\n`;
