@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
 import type { BackendInfo, Dtype, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../types.js';
-import { parseDevice, sessionOptions } from './device.js';
+import { resolveDevice, sessionOptions } from './device.js';
 import { DTYPE_SUFFIX, resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, openSession } from './sessions.js';
 import { StopMatcher } from './stop.js';
@@ -64,7 +64,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
 
   static async load(opts: OnnxBackendOptions): Promise<OnnxSeq2SeqBackend> {
     const dtype = opts.dtype ?? 'fp32';
-    const device = parseDevice(opts.device);
+    const device = await resolveDevice(opts.device);
     const files: ModelFiles = await resolveModelFiles(opts.dir, dtype);
     const { options, threads } = sessionOptions(device, opts.threads);
     const tokenizer = await loadTokenizer(opts.dir);

@@ -8,6 +8,8 @@ import { EXIT, UsageError } from '../../errors.js';
 import { resolveModel } from '../../models/resolve.js';
 import { evaluateUnit, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
 import { modelMeta } from '../../runner/model.js';
+import { parseDevice } from '../../backends/onnx/device.js';
+import { doctorInChild } from '../../backends/onnx/doctor.js';
 import { distributeNames } from '../../runner/selection.js';
 import { parseShard } from '../../runner/shard.js';
 import { loadSuite } from '../../runner/suite.js';
@@ -36,7 +38,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
       .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
-      .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
+      .option('device', { type: 'string', default: 'cpu', description: 'cpu, webgpu, cuda, cuda:N or auto (CUDA, then WebGPU, then CPU; see README "GPUs")' })
       .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
       .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
       .option('concurrency', { type: 'number', default: 1, description: 'batches in flight at once' })
@@ -57,6 +59,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     const maxNewTokens = wholeNumber(argv.maxNewTokens, '--max-new-tokens', 1);
     const scoring = (argv.scoring as ScoringMode | undefined) ?? 'generate';
     const shard = parseShard(argv.shard as string | undefined);
+    parseDevice(argv.device as string); // a bad --device fails before any data is read
     const names = (argv.benchmarks as string[] | undefined) ?? [];
 
     let units: RunUnit[];
@@ -97,6 +100,8 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     };
     process.on('SIGINT', onSigint);
     const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, concurrency, shard, quiet: argv.quiet === true, interrupt };
+    // The machine's devices, for the run records; probed in a child process while the data is prepared.
+    const environment = doctorInChild();
     const outcomes: UnitOutcome[] = [];
     if (argv.download) {
       const benchmarks = [...new Set(units.map((u) => u.benchmark))];
@@ -115,6 +120,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       const prepared = new Map<RunUnit, PreparedBenchmark>();
       for (const u of units) prepared.set(u, await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection));
+      settings.environment = await environment;
       for (const spec of argv.model as string[]) {
         const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
         // A folder is named by its last component; a hub id keeps its owner/name.
