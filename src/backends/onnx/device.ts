@@ -126,7 +126,9 @@ export async function probeDevice(device: DeviceSpec): Promise<ProbeResult> {
     return ok ? { ok: true } : { ok: false, error: 'the probe graph computed a wrong result' };
   } catch (e) {
     const msg = String((e as Error)?.message ?? e);
-    return { ok: false, error: (msg.split('\n').find((l) => /adapter|error|fail/i.test(l)) ?? msg.split('\n')[0]!).trim() };
+    const line = msg.split('\n').find((l) => /adapter|error|fail/i.test(l)) ?? msg.split('\n')[0]!;
+    // ONNX Runtime prefixes the reason with the failed source-level check; keep the reason.
+    return { ok: false, error: line.replace(/^.*\bwas false\.\s*/, '').trim() };
   }
 }
 

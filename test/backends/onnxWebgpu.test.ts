@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
+import type { DoctorReport } from '../../src/backends/onnx/doctor.js';
+import { fixturesDir, runCli, tempDir } from '../helpers/cli.js';
+import { SAMPLE_PROMPTS } from '../helpers/reference.js';
+import { testModelDir } from '../helpers/testModel.js';
+import { webgpuForTests } from '../helpers/webgpu.js';
+
+const gpu = await webgpuForTests();
+const DATA = join(fixturesDir, 'data');
+/** A Vulkan driver manifest that does not exist: WebGPU then finds no adapter, whatever the machine has. */
+const NO_ADAPTER = { VK_DRIVER_FILES: '/nonexistent/flan-eval-no-driver.json', VK_ICD_FILENAMES: '/nonexistent/flan-eval-no-driver.json' };
+
+describe('--device webgpu (fp32 test model): the same predictions as the CPU', { skip: gpu.skip }, () => {
+  test('greedy tokens equal the CPU token for token and log-probabilities within 1e-3, in one batch', async () => {
+    const dir = await testModelDir('tiny', 1);
+    const [cpu, webgpu] = await Promise.all([OnnxSeq2SeqBackend.load({ dir }), OnnxSeq2SeqBackend.load({ dir, device: 'webgpu' })]);
+    assert.equal(webgpu.info.device, 'webgpu');
+    const prompts = SAMPLE_PROMPTS.map((p) => cpu.encode(p));
+    const budget = prompts.map((_, i) => 8 + 4 * i);
+    const a = await cpu.generateTokens(prompts, budget, prompts.map(() => []));
+    const b = await webgpu.generateTokens(prompts, budget, prompts.map(() => []));
+    assert.ok(a.reduce((n, r) => n + r.tokens.length, 0) > 30, 'the prompts generate enough tokens to exercise the cache');
+    a.forEach((r, i) => {
+      assert.deepEqual(b[i]!.tokens, r.tokens, `prompt ${i}`);
+      assert.equal(b[i]!.finishReason, r.finishReason, `prompt ${i}`);
+      r.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - b[i]!.logprobs[j]!) < 1e-3, `prompt ${i} step ${j}: ${lp} vs ${b[i]!.logprobs[j]}`));
+    });
+    const req = SAMPLE_PROMPTS.slice(0, 4).map((context) => ({ context, continuations: [' (A)', ' (B) yes', ' no, because it is', '8'] }));
+    const [la, lb] = [await cpu.loglik(req), await webgpu.loglik(req)];
+    la.flat().forEach((v, k) => assert.ok(Math.abs(v - lb.flat()[k]!) < 1e-3, `continuation ${k}: ${v} vs ${lb.flat()[k]}`));
+    await Promise.all([cpu.dispose(), webgpu.dispose()]);
+  });
+
+  test('run --device webgpu writes the CPU run\'s predictions and records the device and the doctor report', async () => {
+    const model = await testModelDir('tiny', 1);
+    const outs = { cpu: await tempDir(), webgpu: await tempDir() };
+    for (const [device, out] of Object.entries(outs)) {
+      const r = await runCli(['run', 'mmlu', '--model', model, '--data-dir', DATA, '--out', out, '--limit', '1', '--quiet', '--device', device]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const folder = (out: string) => join(out, 'tiny-seed1');
+    const files = (await readdir(folder(outs.cpu))).filter((f) => f.endsWith('.predictions.jsonl'));
+    assert.ok(files.length > 0);
+    for (const f of files) assert.equal(await readFile(join(folder(outs.webgpu), f), 'utf8'), await readFile(join(folder(outs.cpu), f), 'utf8'), f);
+    const recordFile = (await readdir(folder(outs.webgpu))).find((f) => f.endsWith('.json'))!;
+    const record = JSON.parse(await readFile(join(folder(outs.webgpu), recordFile), 'utf8')) as { runtime: { device: string; environment: DoctorReport } };
+    assert.equal(record.runtime.device, 'webgpu');
+    assert.equal(record.runtime.environment.schema, 'flan-eval/doctor@1');
+    assert.equal(record.runtime.environment.webgpu.starts, true);
+  });
+});
+
+describe('devices without an adapter', { skip: process.platform !== 'linux' && 'Vulkan driver selection by VK_DRIVER_FILES is Linux-only' }, () => {
+  test('--device webgpu with no adapter stops with one line and exit 2 (never falls back to the CPU)', async () => {
+    const model = await testModelDir('tiny', 1);
+    const r = await runCli(['run', 'mmlu', '--model', model, '--data-dir', DATA, '--out', await tempDir(), '--limit', '1', '--quiet', '--device', 'webgpu'], { env: NO_ADAPTER });
+    assert.equal(r.code, 2, r.stderr);
+    const ours = r.stderr.split('\n').filter((l) => l.startsWith('flan-eval:'));
+    assert.equal(ours.length, 1, r.stderr);
+    assert.match(ours[0]!, /--device webgpu: .*no WebGPU adapter was found.*flan-eval doctor.*--device cpu/);
+    // Dawn prints its own native chatter on stderr (not ours to silence); flan-eval adds no JavaScript stack.
+    assert.doesNotMatch(r.stderr, /\n\s+at .*\.js:\d+/, 'no stack trace');
+  });
+
+  test('--device auto with neither CUDA nor an adapter says it uses the CPU and records cpu', async () => {
+    const model = await testModelDir('tiny', 1);
+    const out = await tempDir();
+    const r = await runCli(['run', 'mmlu', '--model', model, '--data-dir', DATA, '--out', out, '--limit', '1', '--quiet', '--device', 'auto'], { env: NO_ADAPTER });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--device auto: using cpu \(cuda: provider library not installed; webgpu: .*adapter/);
+    const recordFile = (await readdir(join(out, 'tiny-seed1'))).find((f) => f.endsWith('.json'))!;
+    const record = JSON.parse(await readFile(join(out, 'tiny-seed1', recordFile), 'utf8')) as { runtime: { device: string; environment: DoctorReport } };
+    assert.equal(record.runtime.device, 'cpu');
+    assert.equal(record.runtime.environment.webgpu.starts, false);
+  });
+});
+
+test('doctor --json: providers, WebGPU and CUDA status, threads and memory', async () => {
+  const r = await runCli(['doctor', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const d = JSON.parse(r.stdout) as DoctorReport;
+  assert.equal(d.schema, 'flan-eval/doctor@1');
+  assert.deepEqual(d.providers.find((p) => p.name === 'webgpu'), { name: 'webgpu', bundled: true, installed: true });
+  assert.equal(d.webgpu.starts, gpu.skip === false, 'doctor agrees with the probe the tests use');
+  assert.equal(d.cuda.starts, false, 'this test machine has no CUDA provider');
+  assert.ok(d.cpu.cores >= 1 && d.memory.totalBytes > 0);
+  const human = await runCli(['doctor']);
+  assert.match(human.stdout, /^webgpu: (starts|does not start)/m);
+  assert.match(human.stdout, /^--device auto would use: (webgpu|cpu)$/m);
+});
