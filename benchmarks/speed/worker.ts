@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { OnnxSeq2SeqBackend, type RunEvent } from '../../src/backends/onnx/seq2seq.js';
+import { loadBackend } from '../../src/backends/load.js';
+import type { RunEvent } from '../../src/backends/types.js';
 import { planBatches } from '../../src/backends/types.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { measureMatMulPeak, type MatMulPeak } from './matmulPeak.js';
@@ -53,8 +54,7 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
   const encoderRuns: Omit<RunEvent, 'session'>[] = [];
   let recording = false;
   const t0 = performance.now();
-  const backend = await OnnxSeq2SeqBackend.load({
-    dir: spec.modelDir,
+  const backend = await loadBackend(spec.modelDir, {
     threads: spec.threads,
     onRun: (e) => {
       if (recording && e.session === 'encoder') encoderRuns.push({ rows: e.rows, width: e.width, ms: e.ms });

@@ -30,21 +30,76 @@ export interface LoglikRequest {
   continuations: readonly string[];
 }
 
+/** Sizes read from config.json that the memory planner needs (no weights). */
+export interface ModelShape {
+  kind: 'encoder-decoder' | 'decoder-only';
+  /** Decoder layers (all layers of a decoder-only model). */
+  layers: number;
+  /** Encoder layers; 0 for decoder-only models. */
+  encoderLayers: number;
+  /** d_model / hidden_size / n_embd. */
+  hidden: number;
+  heads: number;
+  /** Key/value heads (grouped-query attention); equals `heads` when the config has none. */
+  kvHeads: number;
+  /** d_kv / head_dim (hidden / heads when absent). */
+  headDim: number;
+  /** d_ff / intermediate_size / n_inner (4 × hidden for gpt2 when null). */
+  ffn: number;
+  vocab: number;
+  /** Bytes per activation / cache element for the dtype that runs (4 for fp32 and q8, 2 for fp16). */
+  bytesPerElement: number;
+}
+
 export interface BackendInfo {
   /** Display name (model folder or hub id). */
   name: string;
   dir: string;
+  /** config.json's `model_type` (t5, llama, qwen2, gpt2): the architecture column of reports. */
+  arch: string;
   dtype: Dtype;
+  /** How run records name the device: "cpu", "cuda:0", "webgpu". */
   device: string;
+  /** ONNX Runtime execution provider that runs the sessions ("cpu", "cuda", "webgpu"). */
+  provider: string;
   threads: number;
   /** Model files the backend loaded, relative to `dir` (for hashing in run records). */
   files: string[];
+  /** Runtime library, e.g. "onnxruntime-node". */
   runtime: string;
+  runtimeVersion: string;
+  /** Parameters, counted by `countModelParams` (src/backends/params.ts); null when unreadable. */
+  params: number | null;
+  /** True for random-weight models written by make-test-model (their scores mean nothing). */
+  isTestModel: boolean;
+  shape: ModelShape;
 }
 
-/** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized`. */
-export const DTYPES = ['fp32', 'fp16', 'q8'] as const;
+/** ONNX file variants of an export (SPEC §6): fp32, `_fp16`, `_quantized` (8-bit), `_q4` (4-bit MatMulNBits). */
+export const DTYPES = ['fp32', 'fp16', 'q8', 'q4'] as const;
 export type Dtype = (typeof DTYPES)[number];
+
+/** One ONNX Runtime run, reported to a profiling hook (the speed benchmark). */
+export interface RunEvent {
+  session: 'encoder' | 'decoder';
+  /** Batch rows. */
+  rows: number;
+  /** Padded encoder length for the encoder; decoder positions fed for the decoder. */
+  width: number;
+  ms: number;
+}
+
+/** What `loadBackend` takes besides the folder; every backend accepts the same options. */
+export interface BackendOptions {
+  /** Display name; defaults to the folder's name. */
+  name?: string;
+  dtype?: Dtype;
+  /** cpu | cuda[:N] (see src/backends/onnx/device.ts). */
+  device?: string;
+  threads?: number;
+  /** Profiling hook, called after every ONNX Runtime run; leave unset otherwise. */
+  onRun?: (event: RunEvent) => void;
+}
 
 export interface ModelBackend {
   readonly info: BackendInfo;

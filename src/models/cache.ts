@@ -17,7 +17,7 @@ export const MANIFEST_FORMAT = 'flan-eval.model/1';
 
 // The dtypes and their file suffixes are the backend's (it is what opens the files).
 export { DTYPES as MODEL_DTYPES, type Dtype as ModelDtype } from '../backends/types.js';
-export { DTYPE_SUFFIX } from '../backends/onnx/modelFiles.js';
+export { DTYPE_SUFFIX } from '../backends/onnx/layout.js';
 import { DTYPES as MODEL_DTYPES, type Dtype as ModelDtype } from '../backends/types.js';
 
 const Sha = z.string().regex(/^[0-9a-f]{64}$/);

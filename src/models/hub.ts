@@ -5,7 +5,8 @@ import { DownloadError } from '../net/errors.js';
 import type { Progress } from '../net/progress.js';
 import type { NetSettings } from '../net/settings.js';
 import { exists, sha256File } from '../util/fs.js';
-import { checkHubId, DTYPE_SUFFIX, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
+import { GRAPH, onnxFile } from '../backends/onnx/layout.js';
+import { checkHubId, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
 import { readOnnxSummary } from './onnxParams.js';
 
 /**
@@ -16,9 +17,9 @@ import { readOnnxSummary } from './onnxParams.js';
  * - `$HF_TOKEN`, when set, is sent as `Authorization: Bearer …` to the endpoint only (never to the CDN
  *   the Hub redirects large files to);
  * - the files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional),
- *   onnx/encoder_model<sfx>.onnx, and onnx/decoder_model_merged<sfx>.onnx — or, when the export has no
- *   merged decoder (404), onnx/decoder_model<sfx>.onnx + onnx/decoder_with_past_model<sfx>.onnx — where
- *   <sfx> is '' (fp32), '_fp16' or '_quantized' (q8); plus any external-data files the ONNX graphs name;
+ *   the encoder-decoder graphs of the dtype (src/backends/onnx/layout.ts): encoder_model and
+ *   decoder_model_merged — or, when the export has no merged decoder (404), decoder_model +
+ *   decoder_with_past_model; plus any external-data files the ONNX graphs name;
  * - integrity: every ONNX file must parse as ONNX; where the Hub sends the SHA-256 of an LFS file
  *   (`X-Linked-ETag`), the download must match it;
  * - all or nothing: files are staged next to their targets and placed only when every one has arrived;
@@ -63,7 +64,6 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const id = checkHubId(opts.id);
   const revision = opts.revision || 'main';
   const dtype = opts.dtype ?? 'fp32';
-  const sfx = DTYPE_SUFFIX[dtype];
   const endpoint = hubEndpoint(env);
   const dir = modelCacheDir(id, revision, env);
   const old = await readManifest(dir).catch(() => undefined);
@@ -118,9 +118,9 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     // config.json first and alone: a wrong id, revision or token then fails once, with one clear message.
     await get('config.json', true);
     await settleAll([...REQUIRED.slice(1).map((p) => get(p, true)), ...OPTIONAL.map((p) => get(p, false))]);
-    const encoder = `onnx/encoder_model${sfx}.onnx`;
-    const merged = `onnx/decoder_model_merged${sfx}.onnx`;
-    const withPast = `onnx/decoder_with_past_model${sfx}.onnx`;
+    const encoder = onnxFile(GRAPH.encoder, dtype);
+    const merged = onnxFile(GRAPH.decoderMerged, dtype);
+    const withPast = onnxFile(GRAPH.decoderWithPast, dtype);
     // The decoder-with-past is fetched next to a merged decoder too: later decoding steps run about twice as
     // fast with it (the merged graph copies the cross-attention cache every step; see benchmarks/speed).
     // An earlier pull of this dtype already learnt whether the export has one: do not ask the Hub again.
@@ -130,7 +130,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     let decoders: string[];
     if (hasMerged) decoders = hasWithPast ? [merged, withPast] : [merged];
     else {
-      decoders = [`onnx/decoder_model${sfx}.onnx`, withPast];
+      decoders = [onnxFile(GRAPH.decoderFirst, dtype), withPast];
       await settleAll(decoders.map((p) => get(p, true)));
     }
     for (const p of [encoder, ...decoders]) await checkOnnx(p);

@@ -55,6 +55,8 @@ export interface OnnxSummary {
   /** Elements of all initializers (dense: product of dims; sparse: the stored values), subgraphs included. */
   params: number;
   initializers: number;
+  /** Dims of every dense initializer, when asked for (to spot a tied embedding stored twice). */
+  dims?: number[][];
   /** `location` of every external-data tensor, relative to the model file's folder, without duplicates. */
   externalData: string[];
 }
@@ -62,7 +64,7 @@ export interface OnnxSummary {
 /** ONNX protobufs cannot exceed 2 GiB (weights beyond that live in external-data files). */
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 
-export async function readOnnxSummary(file: string): Promise<OnnxSummary> {
+export async function readOnnxSummary(file: string, opts: { dims?: boolean } = {}): Promise<OnnxSummary> {
   const st = await stat(file).catch(() => null);
   if (!st || !st.isFile()) throw new UsageError(`${file}: ONNX file not found`);
   if (st.size > MAX_PROTO_BYTES) throw new InputError(file, `is ${st.size} bytes, more than an ONNX protobuf can be; is it an external-data file?`);
@@ -76,12 +78,14 @@ export async function readOnnxSummary(file: string): Promise<OnnxSummary> {
   }
   if (!model.graph) throw new InputError(file, 'not an ONNX model (no graph); the download may be broken — pull it again');
   const summary: OnnxSummary = { params: 0, initializers: 0, externalData: [] };
+  const dims: number[][] = [];
   const external = new Set<string>();
   const visit = (g: Graph, depth: number) => {
     if (depth > 64) throw new InputError(file, 'subgraphs nest more than 64 deep');
     for (const t of g.initializer ?? []) {
       summary.initializers++;
       summary.params += elements(t.dims);
+      if (opts.dims) dims.push((t.dims ?? []).map(toNumber));
       // TensorProto.DataLocation.EXTERNAL = 1
       if (t.data_location === 1) {
         const loc = t.external_data?.find((kv) => kv.key === 'location')?.value;
@@ -101,6 +105,7 @@ export async function readOnnxSummary(file: string): Promise<OnnxSummary> {
   };
   visit(model.graph, 0);
   summary.externalData = [...external].sort();
+  if (opts.dims) summary.dims = dims;
   return summary;
 }
 

@@ -10,7 +10,21 @@ import { fixturesDir, tempDir } from '../helpers/cli.js';
 /** A backend that answers "(A)" and fails on prompts containing `poison`. */
 function fakeBackend(poison: string | null): ModelBackend {
   return {
-    info: { name: 'fake', dir: '/fake', dtype: 'fp32', device: 'cpu', threads: 1, files: [], runtime: 'fake' },
+    info: {
+      name: 'fake',
+      dir: '/fake',
+      arch: 'fake',
+      dtype: 'fp32',
+      device: 'cpu',
+      provider: 'none',
+      threads: 1,
+      files: [],
+      runtime: 'fake',
+      runtimeVersion: '0',
+      params: null,
+      isTestModel: true,
+      shape: { kind: 'decoder-only', layers: 1, encoderLayers: 0, hidden: 8, heads: 1, kvHeads: 1, headDim: 8, ffn: 8, vocab: 8, bytesPerElement: 4 },
+    },
     countTokens: (texts) => texts.map((t) => t.length),
     async generate(batch: readonly GenerationRequest[]): Promise<GenerationResult[]> {
       if (poison && batch.some((r) => r.prompt.includes(poison))) throw new Error('inference failed: simulated');

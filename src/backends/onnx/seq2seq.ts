@@ -1,39 +1,33 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname, join, relative, sep } from 'node:path';
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
-import type { BackendInfo, Dtype, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend } from '../types.js';
+import { readModelFolder, type ModelFolder } from '../config.js';
+import { countModelParams } from '../params.js';
+import type { BackendInfo, BackendOptions, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
+import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
 import { resolveDevice, sessionOptions } from './device.js';
-import { DTYPE_SUFFIX, resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
+import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from './greedy.js';
+import { onnxInfo } from './info.js';
+import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, openSession } from './sessions.js';
-import { StopMatcher } from './stop.js';
-import { argmaxLogprob, emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
+import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
-export interface OnnxBackendOptions {
+export interface OnnxBackendOptions extends BackendOptions {
   /** Model folder (SPEC §6 layout). */
   dir: string;
-  name?: string;
-  dtype?: Dtype;
-  device?: string;
-  threads?: number;
-  /**
-   * Called after every ONNX Runtime run with its batch rows, sequence width and wall time. For
-   * profiling (the speed benchmark computes the encoder's FLOP rate from it); leave unset otherwise.
-   */
-  onRun?: (event: RunEvent) => void;
 }
 
-export interface RunEvent {
-  session: 'encoder' | 'decoder';
-  /** Batch rows. */
-  rows: number;
-  /** Padded encoder length for the encoder; decoder positions fed for the decoder. */
-  width: number;
-  ms: number;
-}
+export type { RunEvent } from '../types.js';
 
 type Feeds = Record<string, ort.Tensor>;
+
+/** Per-batch decoding state: encoder output, and the self- (`past`) and cross-attention (`cross`) caches. */
+interface DecoderState {
+  encHidden: ort.Tensor;
+  encMask: ort.Tensor;
+  past: Feeds | null;
+  cross: Feeds | null;
+}
 
 /**
  * Greedy generation and log-likelihood scoring for encoder-decoder ONNX exports (Flan-T5 family).
@@ -55,61 +49,48 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     private readonly decoder: DecoderSessions,
     private readonly onRun?: (event: RunEvent) => void,
   ) {
-    const L = config.numDecoderLayers;
-    this.stepOutputs = ['logits', ...Array.from({ length: L }, (_, i) => [`present.${i}.decoder.key`, `present.${i}.decoder.value`]).flat()];
+    const merged = decoder.kind === 'merged' ? decoder.merged : decoder.withPast;
+    this.stepOutputs = ['logits', ...cacheNames(merged).present.filter((n) => !isCross(n))];
   }
 
   /** Outputs a later decoder step needs: logits and the self-attention cache. */
   private readonly stepOutputs: string[];
 
-  static async load(opts: OnnxBackendOptions): Promise<OnnxSeq2SeqBackend> {
+  static async load(opts: OnnxBackendOptions, folder?: ModelFolder): Promise<OnnxSeq2SeqBackend> {
     const dtype = opts.dtype ?? 'fp32';
     const device = await resolveDevice(opts.device);
-    const files: ModelFiles = await resolveModelFiles(opts.dir, dtype);
+    const model = folder ?? (await readModelFolder(opts.dir));
+    const files: ModelFiles = await resolveModelFiles(model, dtype);
     const { options, threads } = sessionOptions(device, opts.threads);
     const tokenizer = await loadTokenizer(opts.dir);
-    const L = files.config.numDecoderLayers;
     const encoder = await openSession(files.encoder, options, device);
     checkSession(encoder, files.encoder, ['input_ids', 'attention_mask'], ['last_hidden_state']);
-    const past = pastNames(L);
-    const presentsDec = Array.from({ length: L }, (_, i) => [`present.${i}.decoder.key`, `present.${i}.decoder.value`]).flat();
-    const presentsEnc = Array.from({ length: L }, (_, i) => [`present.${i}.encoder.key`, `present.${i}.encoder.value`]).flat();
+    // The contract is checked on the first layer's names; the rest are read from the session (cacheNames).
+    const past0 = `${PAST_PREFIX}0.decoder.key`;
+    const present0 = [`${PRESENT_PREFIX}0.decoder.key`, `${PRESENT_PREFIX}0.encoder.key`];
+    const open = async (path: string, inputs: string[], outputs: string[]) => {
+      const session = await openSession(path, options, device);
+      checkSession(session, path, inputs, outputs);
+      checkLayers(session, path, files.config.numDecoderLayers);
+      return session;
+    };
     let decoder: DecoderSessions;
-    if ('merged' in files.decoder) {
-      const s = await openSession(files.decoder.merged, options, device);
-      checkSession(s, files.decoder.merged, ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'use_cache_branch', ...past], ['logits', ...presentsDec, ...presentsEnc]);
-      decoder = { kind: 'merged', merged: s, kvType: kvType(s, past[0]!) };
-      // A merged decoder passes the cross-attention cache through its If node, which copies it on every
-      // step; where the export also has the decoder-with-past, later steps use that instead (about half
-      // the step time at batch 16 on the flan-t5-small shape; see benchmarks/speed).
-      const withPastPath = join(dirname(files.decoder.merged), `decoder_with_past_model${DTYPE_SUFFIX[dtype]}.onnx`);
-      if (existsSync(withPastPath)) {
-        const withPast = await openSession(withPastPath, options, device);
-        checkSession(withPast, withPastPath, ['input_ids', 'encoder_attention_mask', ...past], ['logits', ...presentsDec]);
-        decoder.withPast = withPast;
-        files.files.push(relative(opts.dir, withPastPath).split(sep).join('/'));
-      }
+    const d = files.decoder;
+    const withPastInputs = ['input_ids', 'encoder_attention_mask', past0];
+    if ('merged' in d) {
+      const merged = await open(d.merged, ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'use_cache_branch', past0], ['logits', ...present0]);
+      decoder = { kind: 'merged', merged, kvType: kvType(merged, past0) };
+      if (d.withPast) decoder.withPast = await open(d.withPast, withPastInputs, ['logits', present0[0]!]);
     } else {
-      const first = await openSession(files.decoder.first, options, device);
-      checkSession(first, files.decoder.first, ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask'], ['logits', ...presentsDec, ...presentsEnc]);
-      const withPast = await openSession(files.decoder.withPast, options, device);
-      checkSession(withPast, files.decoder.withPast, ['input_ids', 'encoder_attention_mask', ...past], ['logits', ...presentsDec]);
-      decoder = { kind: 'split', first, withPast, kvType: kvType(withPast, past[0]!) };
+      const first = await open(d.first, ['input_ids', 'encoder_hidden_states', 'encoder_attention_mask'], ['logits', ...present0]);
+      const withPast = await open(d.withPast, withPastInputs, ['logits', present0[0]!]);
+      decoder = { kind: 'split', first, withPast, kvType: kvType(withPast, past0) };
     }
     const info: BackendInfo = {
-      name: opts.name ?? basename(opts.dir),
-      dir: opts.dir,
-      dtype,
-      device: device.label,
-      threads,
-      files: files.files,
-      runtime: `onnxruntime-node ${ort.env.versions?.node ?? 'unknown'}`,
+      ...onnxInfo(opts, model, dtype, device, threads, files.files),
+      params: await countModelParams(model, files.files, { sharedEmbedding: files.config.dModel ? files.config.vocabSize * files.config.dModel : 0 }),
     };
     return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder, opts.onRun);
-  }
-
-  get modelConfig(): Seq2SeqConfig {
-    return this.config;
   }
 
   encode(text: string): number[] {
@@ -135,55 +116,17 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
    * The generation loop on token ids. Exposed for tests that compare against another implementation
    * token for token.
    */
-  async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Omit<GenerationResult, 'promptTokens'>[]> {
-    const B = prompts.length;
-    const { encHidden, encMask } = await this.runEncoder(prompts);
-    const results: Omit<GenerationResult, 'promptTokens'>[] = new Array(B);
-    const tokens: number[][] = prompts.map(() => []);
-    const logprobs: number[][] = prompts.map(() => []);
-    const matchers = stops.map((s) => (s.length ? new StopMatcher(s, (ids) => this.tokenizer.decode(ids)) : null));
-    const eos = new Set(this.config.eosTokenIds);
-
-    // `active[k]` is the original index of batch row k; rows leave as they finish.
-    let active = prompts.map((_, i) => i);
-    let state: { encHidden: ort.Tensor; encMask: ort.Tensor; past: Feeds | null; cross: Feeds | null } = { encHidden, encMask, past: null, cross: null };
-    let next = active.map(() => this.config.decoderStartTokenId);
-    for (const i of active) if (maxNewTokens[i]! <= 0) results[i] = this.finish(tokens[i]!, logprobs[i]!, 'length', null);
-    active = active.filter((i) => maxNewTokens[i]! > 0);
-    if (active.length < B) state = this.keepRows(state, active.map((i) => i));
-
-    while (active.length) {
-      const out = await this.decoderStep(state, next);
-      const keep: number[] = [];
-      const nextTokens: number[] = [];
-      active.forEach((orig, row) => {
-        const { id, logprob } = argmaxLogprob(logitsRow(out.logits, row, 0), out.logits.dims[2]!);
-        if (eos.has(id)) {
-          results[orig] = this.finish(tokens[orig]!, logprobs[orig]!, 'eos', matchers[orig]!);
-          return;
-        }
-        tokens[orig]!.push(id);
-        logprobs[orig]!.push(logprob);
-        if (matchers[orig]?.matches(tokens[orig]!)) {
-          results[orig] = this.finish(tokens[orig]!, logprobs[orig]!, 'stop', matchers[orig]!);
-        } else if (tokens[orig]!.length >= maxNewTokens[orig]!) {
-          results[orig] = this.finish(tokens[orig]!, logprobs[orig]!, 'length', matchers[orig]!);
-        } else {
-          keep.push(row);
-          nextTokens.push(id);
-        }
-      });
-      state = { ...state, past: out.past, cross: out.cross };
-      if (keep.length < active.length) state = this.keepRows(state, keep);
-      active = keep.map((row) => active[row]!);
-      next = nextTokens;
-    }
-    return results;
-  }
-
-  private finish(tokens: number[], logprobs: number[], reason: GenerationResult['finishReason'], matcher: StopMatcher | null): Omit<GenerationResult, 'promptTokens'> {
-    const text = this.tokenizer.decode(tokens);
-    return { text: matcher ? matcher.cut(text) : text, tokens, logprobs, finishReason: reason };
+  async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
+    const start = this.config.decoderStartTokenId;
+    const arch: GreedyArch<DecoderState> = {
+      prefill: async (rows) => {
+        const enc = await this.runEncoder(rows);
+        return this.decoderStep({ ...enc, past: null, cross: null }, rows.map(() => start));
+      },
+      step: (state, tokens) => this.decoderStep(state, tokens),
+      keepRows: (state, rows) => this.keepRows(state, rows),
+    };
+    return greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.config.eosTokenIds), decode: (ids) => this.tokenizer.decode(ids) });
   }
 
   private async runEncoder(prompts: number[][]): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
@@ -196,8 +139,9 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   }
 
   /** One decoder step for the active rows: first step without a past, later steps with the caches. */
-  private async decoderStep(state: { encHidden: ort.Tensor; encMask: ort.Tensor; past: Feeds | null; cross: Feeds | null }, next: number[]): Promise<{ logits: ort.Tensor; past: Feeds; cross: Feeds }> {
-    return this.decoderRun(state, int64Tensor(next.map((t) => [t]), 1, this.config.padTokenId));
+  private async decoderStep(state: DecoderState, next: number[]): Promise<StepOutput<DecoderState>> {
+    const out = await this.decoderRun(state, int64Tensor(next.map((t) => [t]), 1, this.config.padTokenId));
+    return { logits: out.logits, state: { ...state, past: out.past, cross: out.cross } };
   }
 
   /**
@@ -205,12 +149,11 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
    * from the encoder states; with one it appends to the self-attention cache and reuses the cross one.
    */
   private async decoderRun(
-    state: { encHidden: ort.Tensor; encMask: ort.Tensor; past: Feeds | null; cross: Feeds | null },
+    state: DecoderState,
     input_ids: ort.Tensor,
     logitsOnly = false,
   ): Promise<{ logits: ort.Tensor; past: Feeds; cross: Feeds }> {
     const rows = input_ids.dims[0]!;
-    const L = this.config.numDecoderLayers;
     const d = this.decoder;
     let out: ort.InferenceSession.ReturnType;
     const t0 = this.onRun ? performance.now() : 0;
@@ -223,7 +166,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(first ? 0 : 1), [1]);
       if (first) {
         const empty = emptyPast(d.kvType, rows, this.config.numHeads, this.config.dKv);
-        for (const n of pastNames(L)) feeds[n] = empty;
+        for (const n of cacheNames(d.merged).past) feeds[n] = empty;
         out = await d.merged.run(feeds);
       } else {
         Object.assign(feeds, state.past, state.cross);
@@ -237,18 +180,20 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     this.onRun?.({ session: 'decoder', rows, width: input_ids.dims[1]!, ms: performance.now() - t0 });
     if (logitsOnly) return { logits: out.logits!, past: {}, cross: {} };
     const past: Feeds = {};
-    const cross: Feeds = {};
-    for (let i = 0; i < L; i++) {
-      for (const kv of ['key', 'value']) {
-        past[`past_key_values.${i}.decoder.${kv}`] = out[`present.${i}.decoder.${kv}`]!;
-        // Cross-attention keys/values come from the first step only; later outputs (if any) are ignored.
-        cross[`past_key_values.${i}.encoder.${kv}`] = state.cross?.[`past_key_values.${i}.encoder.${kv}`] ?? out[`present.${i}.encoder.${kv}`]!;
-      }
+    // Cross-attention keys/values come from the first step only; later outputs (if any) are ignored.
+    let cross: Feeds | null = state.cross;
+    const fresh: Feeds = {};
+    for (const [name, t] of Object.entries(out)) {
+      if (!name.startsWith(PRESENT_PREFIX)) continue;
+      const pastName = PAST_PREFIX + name.slice(PRESENT_PREFIX.length);
+      if (!isCross(name)) past[pastName] = t;
+      else if (!cross) fresh[pastName] = t;
     }
+    cross ??= fresh;
     return { logits: out.logits!, past, cross };
   }
 
-  private keepRows<T extends { encHidden: ort.Tensor; encMask: ort.Tensor; past: Feeds | null; cross: Feeds | null }>(state: T, rows: number[]): T {
+  private keepRows(state: DecoderState, rows: number[]): DecoderState {
     const take = (f: Feeds | null) => (f ? Object.fromEntries(Object.entries(f).map(([k, t]) => [k, takeRows(t, rows)])) : null);
     return { ...state, encHidden: takeRows(state.encHidden, rows), encMask: takeRows(state.encMask, rows), past: take(state.past), cross: take(state.cross) };
   }
@@ -275,7 +220,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     // Position 0 reads the start token whatever the continuation, so it runs once per context and its
     // cross-attention cache is computed once per context, not once per continuation (4x for MMLU). Its
     // logits score every continuation's first token.
-    const first = await this.decoderStep({ encHidden, encMask, past: null, cross: null }, contexts.map(() => this.config.decoderStartTokenId));
+    const first = await this.decoderRun({ encHidden, encMask, past: null, cross: null }, int64Tensor(contexts.map(() => [this.config.decoderStartTokenId]), 1, this.config.padTokenId));
     const sums = targets.map((t, row) => {
       const l = logitsRow(first.logits, rowsOf[row]!, 0);
       return l[t[0]!]! - logSumExp(l);
@@ -308,10 +253,16 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   }
 }
 
-export function pastNames(layers: number): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < layers; i++) for (const side of ['decoder', 'encoder']) for (const kv of ['key', 'value']) names.push(`past_key_values.${i}.${side}.${kv}`);
-  return names;
+/** T5 cache names hold `decoder` (self-attention) or `encoder` (cross-attention). */
+function isCross(name: string): boolean {
+  return name.includes('.encoder.');
+}
+
+/** Every cache name the session has must belong to one of its `layers` decoder layers. */
+function checkLayers(session: ort.InferenceSession, path: string, layers: number): void {
+  const { past, present } = cacheNames(session);
+  const bad = [...past, ...present].find((n) => Number(n.split('.')[1]) >= layers);
+  if (bad) throw new UsageError(`${path}: has ${bad}, but config.json says num_decoder_layers is ${layers}; the model folder mixes files of different models`);
 }
 
 function kvType(session: ort.InferenceSession, name: string): 'float32' | 'float16' {

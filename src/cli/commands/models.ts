@@ -19,7 +19,7 @@ const pullCommand: CommandModule<object, Args> = {
     y
       .positional('id', { type: 'string', description: 'Hub model id, e.g. Xenova/flan-t5-small' })
       .option('revision', { type: 'string', default: 'main', description: 'branch, tag or commit' })
-      .option('dtype', { choices: MODEL_DTYPES, default: 'fp32' as ModelDtype, description: 'which ONNX files: fp32, fp16 (_fp16) or q8 (_quantized)' })
+      .option('dtype', { choices: MODEL_DTYPES, default: 'fp32' as ModelDtype, description: 'which ONNX files: fp32, fp16 (_fp16), q8 (_quantized) or q4 (_q4)' })
       .option('force', { type: 'boolean', default: false, description: 'download again even files already in the cache' })
       .option('json', { type: 'boolean', default: false, description: 'print a JSON summary' })
       .example('$0 models pull Xenova/flan-t5-small', 'the 80M Flan-T5, fp32')

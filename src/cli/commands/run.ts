@@ -1,7 +1,7 @@
 import { basename, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { OnnxSeq2SeqBackend } from '../../backends/onnx/seq2seq.js';
-import type { Dtype } from '../../backends/types.js';
+import { loadBackend } from '../../backends/load.js';
+import { DTYPES, type Dtype } from '../../backends/types.js';
 import type { PreparedBenchmark } from '../../benchmarks/adapter.js';
 import { getBenchmark } from '../../benchmarks/registry.js';
 import { EXIT, UsageError } from '../../errors.js';
@@ -37,7 +37,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('model', { type: 'string', array: true, demandOption: true, description: 'model folder (SPEC §6 layout) or a pulled hub id; repeat for several models' })
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
-      .option('dtype', { choices: ['fp32', 'fp16', 'q8'], default: 'fp32', description: 'model file variant' })
+      .option('dtype', { choices: DTYPES, default: 'fp32', description: 'model file variant: fp32, fp16 (*_fp16), q8 (*_quantized), q4 (*_q4)' })
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, webgpu, cuda, cuda:N or auto (CUDA, then WebGPU, then CPU; see README "GPUs")' })
       .option('threads', { type: 'number', description: 'intra-op threads (default: all cores)' })
       .option('batch-size', { type: 'number', default: 8, description: 'examples per batch' })
@@ -125,9 +125,9 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
         const dir = await resolveModel(spec, { dtype: argv.dtype as Dtype });
         // A folder is named by its last component; a hub id keeps its owner/name.
         const name = resolve(spec) === dir ? basename(dir) : spec;
-        const backend = await OnnxSeq2SeqBackend.load({ dir, name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
+        const backend = await loadBackend(dir, { name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
         try {
-          if (backend.modelConfig.testModel && !settings.quiet) {
+          if (backend.info.isTestModel && !settings.quiet) {
             process.stderr.write(`flan-eval: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
           }
           const meta = await modelMeta(backend, name);

@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GRAPH, onnxFile } from '../../backends/onnx/layout.js';
+import type { Dtype } from '../../backends/types.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UsageError } from '../../errors.js';
@@ -78,12 +80,12 @@ export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[
   ];
   for (const [name, data] of files) await writeFileAtomic(join(opts.out, name), data);
   const weights = randomWeights(cfg, opts.seed);
-  const precisions: [Precision, string][] = [['float32', ''], ...(opts.fp16 ? [['float16', '_fp16'] as [Precision, string]] : [])];
-  const graphs = precisions.flatMap(([p, sfx]) => [
-    [`onnx/encoder_model${sfx}.onnx`, () => encoderGraph(cfg, weights, p)],
-    [`onnx/decoder_model_merged${sfx}.onnx`, () => decoderGraph(cfg, weights, 'merged', p)],
-    [`onnx/decoder_model${sfx}.onnx`, () => decoderGraph(cfg, weights, 'plain', p)],
-    [`onnx/decoder_with_past_model${sfx}.onnx`, () => decoderGraph(cfg, weights, 'withPast', p)],
+  const precisions: [Precision, Dtype][] = [['float32', 'fp32'], ...(opts.fp16 ? [['float16', 'fp16'] as [Precision, Dtype]] : [])];
+  const graphs = precisions.flatMap(([p, dtype]) => [
+    [onnxFile(GRAPH.encoder, dtype), () => encoderGraph(cfg, weights, p)],
+    [onnxFile(GRAPH.decoderMerged, dtype), () => decoderGraph(cfg, weights, 'merged', p)],
+    [onnxFile(GRAPH.decoderFirst, dtype), () => decoderGraph(cfg, weights, 'plain', p)],
+    [onnxFile(GRAPH.decoderWithPast, dtype), () => decoderGraph(cfg, weights, 'withPast', p)],
   ] as const);
   // One graph at a time: the flan-t5-small files are 100–250 MB each.
   for (const [name, build] of graphs) await writeFileAtomic(join(opts.out, name), encodeModel(build(), OPSET, 'flan-eval make-test-model'));
