@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
 import type { DoctorReport } from '../../src/backends/onnx/doctor.js';
+import type { RunEvent } from '../../src/backends/types.js';
 import { fixturesDir, runCli, tempDir } from '../helpers/cli.js';
 import { SAMPLE_PROMPTS } from '../helpers/reference.js';
 import { testModelDir } from '../helpers/testModel.js';
@@ -33,6 +34,32 @@ describe('--device webgpu (fp32 test model): the same predictions as the CPU', {
     const [la, lb] = [await cpu.loglik(req), await webgpu.loglik(req)];
     la.flat().forEach((v, k) => assert.ok(Math.abs(v - lb.flat()[k]!) < 1e-3, `continuation ${k}: ${v} vs ${lb.flat()[k]}`));
     await Promise.all([cpu.dispose(), webgpu.dispose()]);
+  });
+
+  test('device-resident decoding: caches and logits stay on the device, only ids and log-probabilities come back; row masking gives the same tokens', async () => {
+    const dir = await testModelDir('tiny', 1);
+    const events: RunEvent[] = [];
+    const cpu = await OnnxSeq2SeqBackend.load({ dir });
+    const gather = await OnnxSeq2SeqBackend.load({ dir, device: 'webgpu', onRun: (e) => events.push(e) });
+    const mask = await OnnxSeq2SeqBackend.load({ dir, device: 'webgpu', rowRemoval: 'mask' });
+    const prompts = SAMPLE_PROMPTS.slice(0, 6).map((p) => cpu.encode(p));
+    // Different budgets, so rows finish at different steps and leave the batch.
+    const budget = prompts.map((_, i) => 3 + 5 * i);
+    const expected = await cpu.generateTokens(prompts, budget, prompts.map(() => []));
+    for (const backend of [gather, mask]) {
+      const got = await backend.generateTokens(prompts, budget, prompts.map(() => []));
+      got.forEach((r, i) => assert.deepEqual(r.tokens, expected[i]!.tokens, `prompt ${i}`));
+      assert.equal(backend.deviceTensorsHeld, 0, 'the batch released every device tensor it made');
+    }
+    const decoder = events.filter((e) => e.session === 'decoder');
+    assert.ok(decoder.length > 10);
+    for (const e of decoder) assert.deepEqual(e.hostOutputs, [], 'no decoder output (logits, caches) is copied to the host');
+    // After the first step (whose zero-length past starts on the host), only token ids and the mask are fed from the host.
+    for (const e of decoder.slice(1)) assert.deepEqual(e.hostInputs!.filter((n) => n !== 'input_ids' && n !== 'encoder_attention_mask' && n !== 'use_cache_branch'), []);
+    await cpu.loglik([{ context: 'x', continuations: [' y'] }]);
+    await gather.loglik([{ context: 'x', continuations: [' y', ' y z'] }]);
+    assert.equal(gather.deviceTensorsHeld, 0, 'scoring released every device tensor it made');
+    await Promise.all([cpu.dispose(), gather.dispose(), mask.dispose()]);
   });
 
   test('run --device webgpu writes the CPU run\'s predictions and records the device and the doctor report', async () => {

@@ -9,6 +9,7 @@ import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from
 import { onnxInfo } from './info.js';
 import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, openSession } from './sessions.js';
+import { DeviceResidency, isResident, type RowRemoval } from './resident.js';
 import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
@@ -27,6 +28,11 @@ interface DecoderState {
   encMask: ort.Tensor;
   past: Feeds | null;
   cross: Feeds | null;
+  /**
+   * Device-resident decoding with row masking: the batch row each active row occupies (finished rows stay
+   * in the tensors, fed padding). Absent when every tensor row is active.
+   */
+  live?: number[];
 }
 
 /**
@@ -47,21 +53,30 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     private readonly tokenizer: Tokenizer,
     private readonly encoder: ort.InferenceSession,
     private readonly decoder: DecoderSessions,
+    /** On a GPU provider: keeps caches and logits on the device (resident.ts); null on the CPU. */
+    private readonly resident: DeviceResidency | null,
     private readonly onRun?: (event: RunEvent) => void,
   ) {
     const merged = decoder.kind === 'merged' ? decoder.merged : decoder.withPast;
     this.stepOutputs = ['logits', ...cacheNames(merged).present.filter((n) => !isCross(n))];
+    this.needsEncoderStates = decoder.kind === 'merged' && !decoder.withPast;
   }
+
+  /** Whether steps after the first read the encoder states (a merged decoder with no decoder-with-past). */
+  private readonly needsEncoderStates: boolean;
 
   /** Outputs a later decoder step needs: logits and the self-attention cache. */
   private readonly stepOutputs: string[];
 
-  static async load(opts: OnnxBackendOptions, folder?: ModelFolder): Promise<OnnxSeq2SeqBackend> {
+  static async load(opts: OnnxBackendOptions & { rowRemoval?: RowRemoval }, folder?: ModelFolder): Promise<OnnxSeq2SeqBackend> {
     const dtype = opts.dtype ?? 'fp32';
     const device = await resolveDevice(opts.device);
     const model = folder ?? (await readModelFolder(opts.dir));
     const files: ModelFiles = await resolveModelFiles(model, dtype);
-    const { options, threads } = sessionOptions(device, opts.threads);
+    const resident = isResident(device) ? new DeviceResidency(device, opts.rowRemoval) : null;
+    const base = sessionOptions(device, opts.threads);
+    const threads = base.threads;
+    const options = resident ? resident.outputsOnDevice(base.options) : base.options;
     const tokenizer = await loadTokenizer(opts.dir);
     const encoder = await openSession(files.encoder, options, device);
     checkSession(encoder, files.encoder, ['input_ids', 'attention_mask'], ['last_hidden_state']);
@@ -90,7 +105,12 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       ...onnxInfo(opts, model, dtype, device, threads, files.files),
       params: await countModelParams(model, files.files, { sharedEmbedding: files.config.dModel ? files.config.vocabSize * files.config.dModel : 0 }),
     };
-    return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder, opts.onRun);
+    return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder, resident, opts.onRun);
+  }
+
+  /** Device tensors held between batches (0 unless a batch leaked some); tests check it. */
+  get deviceTensorsHeld(): number {
+    return this.resident?.held ?? 0;
   }
 
   encode(text: string): number[] {
@@ -118,15 +138,26 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
    */
   async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
     const start = this.config.decoderStartTokenId;
+    const r = this.resident;
     const arch: GreedyArch<DecoderState> = {
       prefill: async (rows) => {
         const enc = await this.runEncoder(rows);
-        return this.decoderStep({ ...enc, past: null, cross: null }, rows.map(() => start));
+        const out = await this.decoderStep({ ...enc, past: null, cross: null, ...(r?.rowRemoval === 'mask' ? { live: rows.map((_, i) => i) } : {}) }, rows.map(() => start));
+        if (!this.needsEncoderStates) r?.release(enc.encHidden);
+        return out;
       },
-      step: (state, tokens) => this.decoderStep(state, tokens),
+      step: async (state, tokens) => {
+        const out = await this.decoderStep(state, tokens);
+        r?.release(state.past); // superseded by the grown cache
+        return out;
+      },
       keepRows: (state, rows) => this.keepRows(state, rows),
     };
-    return greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.config.eosTokenIds), decode: (ids) => this.tokenizer.decode(ids) });
+    try {
+      return await greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.config.eosTokenIds), decode: (ids) => this.tokenizer.decode(ids) });
+    } finally {
+      r?.releaseAll();
+    }
   }
 
   private async runEncoder(prompts: number[][]): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
@@ -135,13 +166,27 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const t0 = this.onRun ? performance.now() : 0;
     const out = await this.encoder.run({ input_ids: int64Tensor(prompts, width, this.config.padTokenId), attention_mask: encMask });
     this.onRun?.({ session: 'encoder', rows: prompts.length, width, ms: performance.now() - t0 });
-    return { encHidden: out.last_hidden_state!, encMask };
+    return { encHidden: this.resident ? this.resident.track(out.last_hidden_state!) : out.last_hidden_state!, encMask };
   }
 
-  /** One decoder step for the active rows: first step without a past, later steps with the caches. */
+  /**
+   * One decoder step for the active rows: first step without a past, later steps with the caches. On a
+   * device, the next tokens are picked there and only they come back.
+   */
   private async decoderStep(state: DecoderState, next: number[]): Promise<StepOutput<DecoderState>> {
-    const out = await this.decoderRun(state, int64Tensor(next.map((t) => [t]), 1, this.config.padTokenId));
-    return { logits: out.logits, state: { ...state, past: out.past, cross: out.cross } };
+    const live = state.live;
+    let rows = next.map((t) => [t]);
+    if (live) {
+      // Row masking: finished rows are still in the tensors; feed them padding and ignore what they give.
+      rows = Array.from({ length: state.encMask.dims[0]! }, () => [this.config.padTokenId]);
+      live.forEach((row, k) => (rows[row] = [next[k]!]));
+    }
+    const out = await this.decoderRun(state, int64Tensor(rows, 1, this.config.padTokenId));
+    const after = { ...state, past: out.past, cross: out.cross };
+    if (!this.resident) return { logits: out.logits, state: after };
+    const picked = await this.resident.pick(out.logits);
+    if (live) return { picked: { ids: live.map((row) => picked.ids[row]!), logprobs: live.map((row) => picked.logprobs[row]!) }, state: after };
+    return { picked, state: after };
   }
 
   /**
@@ -156,10 +201,10 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const rows = input_ids.dims[0]!;
     const d = this.decoder;
     let out: ort.InferenceSession.ReturnType;
-    const t0 = this.onRun ? performance.now() : 0;
+    const event = { session: 'decoder' as const, rows, width: input_ids.dims[1]! };
     if (state.past !== null && d.withPast) {
       const feeds = { input_ids, encoder_attention_mask: state.encMask, ...state.past, ...state.cross };
-      out = await (logitsOnly ? d.withPast.run(feeds, ['logits']) : d.withPast.run(feeds));
+      out = await this.runFetching(d.withPast, feeds, logitsOnly ? ['logits'] : null, event);
     } else if (d.kind === 'merged') {
       const feeds: Feeds = { input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask };
       const first = state.past === null;
@@ -167,17 +212,16 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       if (first) {
         const empty = emptyPast(d.kvType, rows, this.config.numHeads, this.config.dKv);
         for (const n of cacheNames(d.merged).past) feeds[n] = empty;
-        out = await d.merged.run(feeds);
+        out = await this.runFetching(d.merged, feeds, null, event);
       } else {
         Object.assign(feeds, state.past, state.cross);
         // Later steps only need the logits and the grown self-attention cache: not fetching the
         // cross-attention outputs saves copying them into JS on every step.
-        out = await d.merged.run(feeds, logitsOnly ? ['logits'] : this.stepOutputs);
+        out = await this.runFetching(d.merged, feeds, logitsOnly ? ['logits'] : this.stepOutputs, event);
       }
     } else {
-      out = await d.first.run({ input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask });
+      out = await this.runFetching(d.first, { input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask }, null, event);
     }
-    this.onRun?.({ session: 'decoder', rows, width: input_ids.dims[1]!, ms: performance.now() - t0 });
     if (logitsOnly) return { logits: out.logits!, past: {}, cross: {} };
     const past: Feeds = {};
     // Cross-attention keys/values come from the first step only; later outputs (if any) are ignored.
@@ -193,9 +237,47 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     return { logits: out.logits!, past, cross };
   }
 
-  private keepRows(state: DecoderState, rows: number[]): DecoderState {
-    const take = (f: Feeds | null) => (f ? Object.fromEntries(Object.entries(f).map(([k, t]) => [k, takeRows(t, rows)])) : null);
-    return { ...state, encHidden: takeRows(state.encHidden, rows), encMask: takeRows(state.encMask, rows), past: take(state.past), cross: take(state.cross) };
+  /**
+   * The state restricted to `rows`. On the host: copies of those rows. On a device: with row masking
+   * only the bookkeeping changes; otherwise the caches are gathered on the device (`force` gathers even
+   * under masking, for scoring, which repeats rows).
+   */
+  /**
+   * Run `session`, fetching only `names` (all outputs when null). On a device every output is fetched,
+   * tracked, and the unwanted ones released at once: onnxruntime-node 1.30 fails a later run when only
+   * some `gpu-buffer` outputs are fetched ("The output OrtValue provided … has shape …").
+   */
+  private async runFetching(session: ort.InferenceSession, feeds: Feeds, names: string[] | null, event: Omit<RunEvent, 'ms'>): Promise<ort.InferenceSession.ReturnType> {
+    const t0 = this.onRun ? performance.now() : 0;
+    let out: ort.InferenceSession.ReturnType;
+    if (!this.resident) out = await (names ? session.run(feeds, names) : session.run(feeds));
+    else {
+      out = this.resident.track(await session.run(feeds));
+      if (names) {
+        this.resident.release(Object.fromEntries(Object.entries(out).filter(([n]) => !names.includes(n))));
+        out = Object.fromEntries(names.map((n) => [n, out[n]!]));
+      }
+    }
+    if (this.onRun) {
+      const onHost = (f: Feeds) => Object.keys(f).filter((n) => f[n]!.location === 'cpu');
+      this.onRun({ ...event, ms: performance.now() - t0, hostInputs: onHost(feeds), hostOutputs: onHost(out) });
+    }
+    return out;
+  }
+
+  private async keepRows(state: DecoderState, rows: number[], force = false): Promise<DecoderState> {
+    const r = this.resident;
+    if (!r) {
+      const take = (f: Feeds | null) => (f ? Object.fromEntries(Object.entries(f).map(([k, t]) => [k, takeRows(t, rows)])) : null);
+      return { ...state, encHidden: takeRows(state.encHidden, rows), encMask: takeRows(state.encMask, rows), past: take(state.past), cross: take(state.cross) };
+    }
+    if (state.live && !force) return { ...state, live: rows.map((k) => state.live![k]!) };
+    const physical = state.live ? rows.map((k) => state.live![k]!) : rows;
+    const ENC = 'encoder_hidden_states';
+    const kept = await r.keepRows({ ...state.past, ...state.cross, ...(this.needsEncoderStates ? { [ENC]: state.encHidden } : {}) }, physical);
+    const pick = (f: Feeds | null) => (f ? Object.fromEntries(Object.keys(f).map((k) => [k, kept[k]!])) : null);
+    const { live: _dropped, ...rest } = state;
+    return { ...rest, encHidden: kept[ENC] ?? state.encHidden, encMask: takeRows(state.encMask, physical), past: pick(state.past), cross: pick(state.cross) };
   }
 
   async loglik(batch: readonly LoglikRequest[]): Promise<number[][]> {
@@ -213,6 +295,14 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     for (const [i, conts] of continuations.entries()) {
       for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
     }
+    try {
+      return await this.scoreTokens(contexts, continuations);
+    } finally {
+      this.resident?.releaseAll();
+    }
+  }
+
+  private async scoreTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
     const { encHidden, encMask } = await this.runEncoder(contexts);
     const rowsOf: number[] = [];
     const targets: number[][] = [];
@@ -221,19 +311,25 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     // cross-attention cache is computed once per context, not once per continuation (4x for MMLU). Its
     // logits score every continuation's first token.
     const first = await this.decoderRun({ encHidden, encMask, past: null, cross: null }, int64Tensor(contexts.map(() => [this.config.decoderStartTokenId]), 1, this.config.padTokenId));
-    const sums = targets.map((t, row) => {
-      const l = logitsRow(first.logits, rowsOf[row]!, 0);
-      return l[t[0]!]! - logSumExp(l);
-    });
+    const r = this.resident;
+    const sums = r
+      ? (await r.score(first.logits, targets.map((t, row) => [[rowsOf[row]!, 0, t[0]!] as const]))).map((s) => s[0]!)
+      : targets.map((t, row) => {
+          const l = logitsRow(first.logits, rowsOf[row]!, 0);
+          return l[t[0]!]! - logSumExp(l);
+        });
     // The rest of every longer continuation, teacher-forced in one run on the copied caches: positions
     // 1 … m-1 read c1 … c(m-1) and score c2 … cm. Shorter rows are right-padded; causal attention keeps
     // the padding from touching the positions that count.
     const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
     if (longer.length) {
       const T = Math.max(...longer.map((row) => targets[row]!.length)) - 1;
-      const state = this.keepRows({ encHidden, encMask, past: first.past, cross: first.cross }, longer.map((row) => rowsOf[row]!));
+      const state = await this.keepRows({ encHidden, encMask, past: first.past, cross: first.cross }, longer.map((row) => rowsOf[row]!), true);
       const out = await this.decoderRun(state, int64Tensor(longer.map((row) => targets[row]!.slice(0, -1)), T, this.config.padTokenId), true);
-      longer.forEach((row, k) => {
+      if (r) {
+        const at = longer.map((row, k) => targets[row]!.slice(1).map((tok, j) => [k, j, tok] as const));
+        (await r.score(out.logits, at)).forEach((s, k) => (sums[longer[k]!]! += s.reduce((a, b) => a + b, 0)));
+      } else longer.forEach((row, k) => {
         const t = targets[row]!;
         for (let pos = 1; pos < t.length; pos++) {
           const l = logitsRow(out.logits, k, pos - 1);
@@ -247,6 +343,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   }
 
   async dispose(): Promise<void> {
+    await this.resident?.dispose();
     const d = this.decoder;
     const sessions = [this.encoder, ...(d.kind === 'merged' ? [d.merged, ...(d.withPast ? [d.withPast] : [])] : [d.first, d.withPast])];
     await Promise.all(sessions.map((s) => s.release()));
