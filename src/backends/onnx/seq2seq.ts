@@ -276,8 +276,8 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const ENC = 'encoder_hidden_states';
     const kept = await r.keepRows({ ...state.past, ...state.cross, ...(this.needsEncoderStates ? { [ENC]: state.encHidden } : {}) }, physical);
     const pick = (f: Feeds | null) => (f ? Object.fromEntries(Object.keys(f).map((k) => [k, kept[k]!])) : null);
-    const { live: _dropped, ...rest } = state;
-    return { ...rest, encHidden: kept[ENC] ?? state.encHidden, encMask: takeRows(state.encMask, physical), past: pick(state.past), cross: pick(state.cross) };
+    // The gathered tensors hold exactly the kept rows, in order: no `live` map any more.
+    return { encHidden: kept[ENC] ?? state.encHidden, encMask: takeRows(state.encMask, physical), past: pick(state.past), cross: pick(state.cross) };
   }
 
   async loglik(batch: readonly LoglikRequest[]): Promise<number[][]> {
