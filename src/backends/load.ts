@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { readModelFolder } from './config.js';
+import { OnnxCausalBackend } from './onnx/causal.js';
 import { OnnxSeq2SeqBackend } from './onnx/seq2seq.js';
 import type { BackendOptions, ModelBackend } from './types.js';
 
@@ -17,5 +18,6 @@ export async function loadBackend(dir: string, options: BackendOptions = {}): Pr
   if ((SEQ2SEQ_TYPES as readonly string[]).includes(type) || (folder.config.is_encoder_decoder === true && type === 'unknown')) {
     return OnnxSeq2SeqBackend.load({ dir, ...options }, folder);
   }
+  if ((CAUSAL_TYPES as readonly string[]).includes(type)) return OnnxCausalBackend.load({ dir, ...options }, folder);
   throw new UsageError(`${folder.configPath}: model_type "${type}" is not supported; flan-eval drives ${[...SEQ2SEQ_TYPES, ...CAUSAL_TYPES].join(', ')} exports`);
 }

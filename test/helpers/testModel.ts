@@ -17,3 +17,13 @@ export async function testModelDir(shape: TestModelShape = 'tiny', seed = 1, opt
   }
   return dir;
 }
+
+/** A decoder-only test model (make-test-model --arch), made once per (arch, shape, seed) like testModelDir. */
+export async function causalTestModelDir(arch: 'llama' | 'qwen2' | 'gpt2', shape = 'tiny', seed = 1): Promise<string> {
+  const dir = join(repoRoot, '.cache', 'test-models', `${arch}-${shape}-seed${seed}`);
+  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
+    await mkdir(dir, { recursive: true });
+    await makeTestModel({ out: dir, arch, shape, seed });
+  }
+  return dir;
+}

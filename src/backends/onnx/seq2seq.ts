@@ -8,7 +8,7 @@ import { resolveDevice, sessionOptions } from './device.js';
 import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from './greedy.js';
 import { onnxInfo } from './info.js';
 import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
-import { checkSession, type DecoderSessions, openSession } from './sessions.js';
+import { checkSession, type DecoderSessions, kvType, openSession } from './sessions.js';
 import { DeviceResidency, isResident, type RowRemoval } from './resident.js';
 import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
@@ -360,9 +360,4 @@ function checkLayers(session: ort.InferenceSession, path: string, layers: number
   const { past, present } = cacheNames(session);
   const bad = [...past, ...present].find((n) => Number(n.split('.')[1]) >= layers);
   if (bad) throw new UsageError(`${path}: has ${bad}, but config.json says num_decoder_layers is ${layers}; the model folder mixes files of different models`);
-}
-
-function kvType(session: ort.InferenceSession, name: string): 'float32' | 'float16' {
-  const meta = (session.inputMetadata as readonly { name: string; isTensor: boolean; type?: string }[] | undefined)?.find((m) => m.name === name);
-  return meta?.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
 }

@@ -38,3 +38,9 @@ export function checkSession(session: ort.InferenceSession, path: string, inputs
 function summarize(names: string[]): string {
   return names.length > 4 ? `${names.slice(0, 4).join(', ')} (and ${names.length - 4} more)` : names.join(', ');
 }
+
+/** Element type of a session's cache input (float16 exports take float16 caches). */
+export function kvType(session: ort.InferenceSession, name: string): 'float32' | 'float16' {
+  const meta = (session.inputMetadata as readonly { name: string; isTensor: boolean; type?: string }[] | undefined)?.find((m) => m.name === name);
+  return meta?.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
+}

@@ -1,25 +1,33 @@
 import type { CommandModule } from 'yargs';
-import { makeTestModel, TEST_MODEL_SHAPES, type TestModelShape } from '../../models/testModel/index.js';
+import { makeTestModel, TEST_MODEL_ARCHS, testModelShapes, type TestModelArch } from '../../models/testModel/index.js';
 
 interface Args {
   out: string;
-  shape: TestModelShape;
+  arch: TestModelArch;
+  shape: string;
   seed: number;
   fp16: boolean;
 }
 
+const SHAPES = [...new Set(TEST_MODEL_ARCHS.flatMap((a) => testModelShapes(a)))];
+
 export const makeTestModelCommand: CommandModule<object, Args> = {
   command: 'make-test-model',
-  describe: 'write a random-weight T5 in the real ONNX export layout (for tests and speed benchmarks only)',
+  describe: 'write a random-weight model (T5, Llama, Qwen2 or GPT-2) in the real ONNX export layout (for tests and speed benchmarks only)',
   builder: (y) =>
     y
       .option('out', { type: 'string', demandOption: true, describe: 'folder to write the model into' })
-      .option('shape', { choices: Object.keys(TEST_MODEL_SHAPES) as TestModelShape[], default: 'tiny' as TestModelShape, describe: 'tiny (seconds, for tests) or flan-t5-small (real dimensions, ~800 MB)' })
+      .option('arch', { choices: TEST_MODEL_ARCHS, default: 't5' as TestModelArch, describe: 't5 (encoder-decoder) or a decoder-only family: llama, qwen2, gpt2' })
+      .option('shape', {
+        choices: SHAPES,
+        default: 'tiny',
+        describe: `tiny (seconds, for tests) or real dimensions: ${TEST_MODEL_ARCHS.map((a) => `${testModelShapes(a).filter((s) => s !== 'tiny').join(', ')} (${a})`).join('; ')}`,
+      })
       .option('seed', { type: 'number', default: 0, describe: 'weights are a deterministic function of the seed' })
-      .option('fp16', { type: 'boolean', default: false, describe: 'also write the *_fp16.onnx variants (float16 weights and tensors)' }) as never,
+      .option('fp16', { type: 'boolean', default: false, describe: 'also write the *_fp16.onnx variants (float16 weights and tensors; t5 only)' }) as never,
   handler: async (args) => {
-    process.stderr.write(`writing a random-weight ${args.shape} T5 (seed ${args.seed}) to ${args.out}\n`);
-    const files = await makeTestModel({ out: args.out, shape: args.shape, seed: args.seed, fp16: args.fp16 });
+    process.stderr.write(`writing a random-weight ${args.shape} ${args.arch} (seed ${args.seed}) to ${args.out}\n`);
+    const files = await makeTestModel({ out: args.out, arch: args.arch, shape: args.shape, seed: args.seed, fp16: args.fp16 });
     process.stdout.write(`${files.map((f) => `${args.out}/${f}`).join('\n')}\n`);
   },
 };

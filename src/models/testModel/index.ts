@@ -5,6 +5,7 @@ import type { Dtype } from '../../backends/types.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UsageError } from '../../errors.js';
+import { CAUSAL_SHAPES, makeCausalTestModel } from './causal.js';
 import { decoderGraph, encoderGraph, OPSET, type Precision, type T5Config } from './t5Graph.js';
 import { tokenizerConfigJson, tokenizerJson, tokenizerPieces } from './tokenizer.js';
 import { randomWeights } from './weights.js';
@@ -25,9 +26,19 @@ export const TEST_MODEL_SHAPES = {
 } as const;
 export type TestModelShape = keyof typeof TEST_MODEL_SHAPES;
 
+export const TEST_MODEL_ARCHS = ['t5', 'llama', 'qwen2', 'gpt2'] as const;
+export type TestModelArch = (typeof TEST_MODEL_ARCHS)[number];
+
+/** The shapes each architecture offers: `tiny` for tests, and one real model's dimensions. */
+export function testModelShapes(arch: TestModelArch): string[] {
+  return arch === 't5' ? Object.keys(TEST_MODEL_SHAPES) : Object.keys(CAUSAL_SHAPES[arch]);
+}
+
 export interface MakeTestModelOptions {
   out: string;
-  shape: TestModelShape;
+  /** Architecture (default t5). */
+  arch?: TestModelArch;
+  shape: string;
   seed: number;
   /** Also write the `_fp16` variants (float16 weights and float16 inputs/outputs, as fp16 exports have). */
   fp16?: boolean;
@@ -48,10 +59,17 @@ export function testModelConfig(shape: TestModelShape): T5Config {
 }
 
 export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[]> {
-  if (!(opts.shape in TEST_MODEL_SHAPES)) throw new UsageError(`--shape: unknown shape "${opts.shape}"; use tiny or flan-t5-small`);
+  const arch = opts.arch ?? 't5';
+  if (!TEST_MODEL_ARCHS.includes(arch)) throw new UsageError(`--arch: unknown architecture "${arch}"; use ${TEST_MODEL_ARCHS.join(', ')}`);
+  const shapes = testModelShapes(arch);
+  if (!shapes.includes(opts.shape)) throw new UsageError(`--shape: unknown shape "${opts.shape}" for --arch ${arch}; use ${shapes.join(' or ')}`);
   if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${opts.seed}`);
-  const cfg = testModelConfig(opts.shape);
-  const shape = TEST_MODEL_SHAPES[opts.shape];
+  if (arch !== 't5') {
+    if (opts.fp16) throw new UsageError(`--fp16: only --arch t5 writes float16 variants so far`);
+    return makeCausalTestModel(opts.out, arch, opts.shape, opts.seed);
+  }
+  const cfg = testModelConfig(opts.shape as TestModelShape);
+  const shape = TEST_MODEL_SHAPES[opts.shape as TestModelShape];
   await mkdir(join(opts.out, 'onnx'), { recursive: true });
   const json = (o: object) => `${JSON.stringify(o, null, 2)}\n`;
   const files: [string, string | Uint8Array][] = [

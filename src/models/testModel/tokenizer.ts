@@ -34,7 +34,8 @@ function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-function words(): string[] {
+/** The common English words both generated tokenizers build whole tokens for. */
+export function commonWords(): string[] {
   return uniq(COMMON_WORDS.split(/\s+/).filter(Boolean));
 }
 
@@ -54,7 +55,7 @@ export interface TokenizerShape {
 
 export function tokenizerPieces(shape: TokenizerShape): string[] {
   const ascii = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).filter((c) => c !== ' ');
-  const ws = words();
+  const ws = commonWords();
   const candidates = uniq([
     '▁',
     ...ascii,

@@ -1,0 +1,319 @@
+import ort from 'onnxruntime-node';
+import { UsageError } from '../../errors.js';
+import { eosTokenIds, readModelFolder, type ModelFolder } from '../config.js';
+import { countModelParams } from '../params.js';
+import type { BackendInfo, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
+import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
+import { resolveDevice, sessionOptions } from './device.js';
+import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from './greedy.js';
+import { onnxInfo } from './info.js';
+import { GRAPH } from './layout.js';
+import { graphFinder } from './modelFiles.js';
+import { PrefixCache } from './prefixCache.js';
+import type { OnnxBackendOptions } from './seq2seq.js';
+import { checkSession, kvType, openSession } from './sessions.js';
+import { logitsRow, logSumExp, takeRows } from './tensors.js';
+import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+
+type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * The cache of a batch: `past` ([rows, kv_heads, S, head_dim] per cache input), which of the S columns
+ * hold real tokens for each row (`mask`), and each row's next position id (its count of real tokens).
+ * Rows are left-aligned in nothing: a row's columns may be [padding | prefix | padding | tokens …], and
+ * only the mask and the position ids say which are real, so rows of any lengths and any cached prefixes
+ * share one tensor.
+ */
+export interface CausalState {
+  past: Feeds;
+  mask: Uint8Array[];
+  next: number[];
+}
+
+export interface CausalOptions extends OnnxBackendOptions {
+  /** Reuse the KV cache of few-shot prefixes shared by prompts (default on). */
+  prefixReuse?: boolean;
+}
+
+/** Most bytes of logits one run may return: long prompts are read in chunks of positions under it. */
+const LOGITS_BUDGET = 256 * 2 ** 20;
+
+/**
+ * Greedy generation and log-likelihood scoring for decoder-only ONNX exports (llama, qwen2, gpt2 families;
+ * onnx/model.onnx, or a merged decoder with `use_cache_branch`).
+ *
+ * Prompts are left-padded with an attention mask and explicit position ids, so every row's last prompt
+ * token sits in the last column and each row's positions count only its own tokens: a row computes the
+ * same thing whatever else is in the batch. Prompts that share a long token prefix (a task's few-shot
+ * exemplars) start from that prefix's cache, computed once (PrefixCache).
+ */
+export class OnnxCausalBackend implements ModelBackend {
+  private readonly names: ReturnType<typeof cacheNames>;
+  private readonly prefixes: PrefixCache | null;
+
+  private constructor(
+    readonly info: BackendInfo,
+    private readonly tokenizer: Tokenizer,
+    private readonly session: ort.InferenceSession,
+    private readonly eos: number[],
+    private readonly bos: number | null,
+    prefixReuse: boolean,
+    private readonly onRun?: (event: RunEvent) => void,
+  ) {
+    this.names = cacheNames(session);
+    this.prefixes = prefixReuse ? new PrefixCache() : null;
+    this.kv = kvType(session, this.names.past[0]!);
+  }
+
+  private readonly kv: 'float32' | 'float16';
+
+  static async load(opts: CausalOptions, folder?: ModelFolder): Promise<OnnxCausalBackend> {
+    const dtype = opts.dtype ?? 'fp32';
+    const device = await resolveDevice(opts.device);
+    const model = folder ?? (await readModelFolder(opts.dir));
+    const files = [...model.files];
+    const { has, need } = graphFinder(opts.dir, dtype, files);
+    // Current exports have one graph (model.onnx); older ones a merged decoder with use_cache_branch.
+    const path = (await has(GRAPH.causal)) || !(await has(GRAPH.decoderMerged)) ? await need(GRAPH.causal) : await need(GRAPH.decoderMerged);
+    const { options, threads } = sessionOptions(device, opts.threads);
+    const tokenizer = await loadTokenizer(opts.dir);
+    const session = await openSession(path, options, device);
+    checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`]);
+    const base = onnxInfo(opts, model, dtype, device, threads, files);
+    const params = await countModelParams(model, files, { vocab: base.shape.vocab, hidden: base.shape.hidden });
+    const cfg = { ...model.config, ...model.generation };
+    const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
+    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, opts.prefixReuse !== false, opts.onRun);
+  }
+
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text, true);
+  }
+
+  countTokens(texts: readonly string[]): number[] {
+    return texts.map((t) => this.encode(t).length);
+  }
+
+  /** Prefix-cache counters (tests and the speed benchmark read them). */
+  get prefixStats(): { hits: number; computed: number; tokensReused: number } {
+    return this.prefixes?.stats ?? { hits: 0, computed: 0, tokensReused: 0 };
+  }
+
+  async generate(batch: readonly GenerationRequest[]): Promise<GenerationResult[]> {
+    if (batch.length === 0) return [];
+    const prompts = batch.map((r) => this.encode(r.prompt));
+    const raw = await this.generateTokens(prompts, batch.map((r) => r.maxNewTokens), batch.map((r) => r.stop));
+    return raw.map((r, i) => ({ ...r, promptTokens: prompts[i]!.length }));
+  }
+
+  async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
+    const arch: GreedyArch<CausalState> = {
+      prefill: (rows) => this.start(rows),
+      step: (state, tokens) => this.extend(state, tokens.map((t) => [t]), false),
+      keepRows: (state, rows) => this.keepRows(state, rows),
+    };
+    return greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.eos), decode: (ids) => this.tokenizer.decode(ids) });
+  }
+
+  /**
+   * lm-eval's `_encode_pair`: trailing whitespace of the context moves to the continuation; context and
+   * continuation are tokenised together and the continuation is what the whole has beyond the context's
+   * own tokens. Where the context's last token merges with the continuation's first, the scored tokens
+   * are still "whole minus as many tokens as the context alone has", as lm-eval scores them.
+   */
+  encodePair(context: string, continuation: string): { context: number[]; continuation: number[] } {
+    const nSpaces = context.length - context.trimEnd().length;
+    let ctx = context;
+    let cont = continuation;
+    if (nSpaces > 0) {
+      cont = ctx.slice(ctx.length - nSpaces) + cont;
+      ctx = ctx.slice(0, ctx.length - nSpaces);
+    }
+    const whole = this.encode(ctx + cont);
+    const ctxIds = this.encode(ctx);
+    // An empty context (no BOS either) is read as a single EOS, as lm-eval does.
+    if (ctxIds.length === 0) return { context: [this.bos ?? this.eos[0]!], continuation: whole };
+    return { context: ctxIds, continuation: whole.slice(ctxIds.length) };
+  }
+
+  async loglik(batch: readonly LoglikRequest[]): Promise<number[][]> {
+    // Continuations of a request share its context's tokens (unless trailing whitespace moved, which
+    // gives each its own), so each distinct context runs once.
+    const contexts: number[][] = [];
+    const conts: number[][][] = [];
+    const where = batch.map((r) => {
+      const mine = new Map<string, number>();
+      return r.continuations.map((c): [number, number] => {
+        const p = this.encodePair(r.context, c);
+        const id = p.context.join(',');
+        let k = mine.get(id);
+        if (k === undefined) {
+          k = contexts.push(p.context) - 1;
+          conts.push([]);
+          mine.set(id, k);
+        }
+        return [k, conts[k]!.push(p.continuation) - 1];
+      });
+    });
+    const scores = await this.loglikTokens(contexts, conts);
+    return where.map((w) => w.map(([k, j]) => scores[k]![j]!));
+  }
+
+  /**
+   * Sum of log p(continuation token | context, earlier continuation tokens) for each continuation. The
+   * context runs once per request; its continuations then read on from copies of its cache.
+   */
+  async loglikTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
+    if (contexts.length === 0) return [];
+    for (const [i, conts] of continuations.entries()) {
+      for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
+    }
+    const first = await this.start(contexts);
+    // This backend keeps its logits on the host (no device residency yet), so they are always present.
+    const firstLogits = first.logits!;
+    const rowsOf: number[] = [];
+    const targets: number[][] = [];
+    continuations.forEach((conts, r) => conts.forEach((c) => (rowsOf.push(r), targets.push(c))));
+    const T0 = firstLogits.dims[1]!;
+    const sums = targets.map((t, row) => {
+      const l = logitsRow(firstLogits, rowsOf[row]!, T0 - 1);
+      return l[t[0]!]! - logSumExp(l);
+    });
+    const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
+    if (longer.length) {
+      const state = this.keepRows(first.state, longer.map((row) => rowsOf[row]!));
+      const fed = longer.map((row) => targets[row]!.slice(0, -1));
+      const out = await this.extend(state, fed, true);
+      const outLogits = out.logits!;
+      const W = outLogits.dims[1]!;
+      longer.forEach((row, k) => {
+        const t = targets[row]!;
+        const n = t.length - 1;
+        for (let j = 0; j < n; j++) {
+          const l = logitsRow(outLogits, k, W - n + j);
+          sums[row]! += l[t[j + 1]!]! - logSumExp(l);
+        }
+      });
+    }
+    const scores: number[][] = continuations.map(() => []);
+    sums.forEach((sum, row) => scores[rowsOf[row]!]!.push(sum));
+    return scores;
+  }
+
+  /** Read prompts from scratch, or from the cached prefix each shares with others; logits for the next token. */
+  private async start(rows: number[][]): Promise<StepOutput<CausalState>> {
+    // An empty prompt (no BOS in this tokenizer) is read as a single EOS, as lm-eval does.
+    const prompts = rows.map((p) => (p.length ? p : [this.bos ?? this.eos[0]!]));
+    if (!this.prefixes) return this.extend(this.emptyState(prompts.length), prompts, false);
+    const plan = await this.prefixes.plan(prompts, (ids) => this.prefill1(ids));
+    const state = this.stateFromPrefixes(plan.map((p) => p.past), plan.map((p) => p.length));
+    return this.extend(state, prompts.map((p, i) => p.slice(plan[i]!.length)), false);
+  }
+
+  /** The cache of one token sequence at batch 1 (a prefix to share). */
+  private async prefill1(ids: number[]): Promise<Feeds> {
+    return (await this.extend(this.emptyState(1), [ids], false)).state.past;
+  }
+
+  private emptyState(rows: number): CausalState {
+    const past: Feeds = {};
+    const [kvH, hd] = [this.info.shape.kvHeads, this.info.shape.headDim];
+    for (const n of this.names.past) past[n] = new ort.Tensor(this.kv, this.kv === 'float16' ? new Uint16Array(0) : new Float32Array(0), [rows, kvH, 0, hd]);
+    return { past, mask: Array.from({ length: rows }, () => new Uint8Array(0)), next: new Array<number>(rows).fill(0) };
+  }
+
+  /** A batch state whose row r holds prefix cache `pasts[r]` (batch 1, `lengths[r]` columns; null: none), right-aligned. */
+  private stateFromPrefixes(pasts: (Feeds | null)[], lengths: number[]): CausalState {
+    const S = Math.max(0, ...lengths);
+    const [kvH, hd] = [this.info.shape.kvHeads, this.info.shape.headDim];
+    const past: Feeds = {};
+    for (const name of this.names.past) {
+      const Ctor = this.kv === 'float16' ? Uint16Array : Float32Array;
+      const data = new Ctor(pasts.length * kvH * S * hd);
+      pasts.forEach((p, r) => {
+        if (!p) return;
+        const src = p[name]!.data as Float32Array | Uint16Array;
+        const P = lengths[r]!;
+        for (let h = 0; h < kvH; h++) data.set(src.subarray(h * P * hd, (h + 1) * P * hd), ((r * kvH + h) * S + (S - P)) * hd);
+      });
+      past[name] = new ort.Tensor(this.kv, data, [pasts.length, kvH, S, hd]);
+    }
+    const mask = lengths.map((P) => {
+      const m = new Uint8Array(S);
+      m.fill(1, S - P);
+      return m;
+    });
+    return { past, mask, next: [...lengths] };
+  }
+
+  /**
+   * Feed each row its `tokens` (left-padded to one width) after its cache. Long inputs run in chunks of
+   * positions so the logits of one run stay under LOGITS_BUDGET; `all` keeps every position's logits (one
+   * chunk), otherwise the logits returned are the last chunk's, whose last column is every row's last token.
+   */
+  private async extend(state: CausalState, tokens: number[][], all: boolean): Promise<StepOutput<CausalState>> {
+    const B = tokens.length;
+    const W = Math.max(...tokens.map((t) => t.length));
+    const V = this.info.shape.vocab;
+    const chunk = all ? W : Math.max(1, Math.floor(LOGITS_BUDGET / (B * V * 4)));
+    let cur = state;
+    let logits: ort.Tensor | null = null;
+    for (let from = 0; from < W; from += chunk) {
+      const to = Math.min(W, from + chunk);
+      // Column c of the padded input holds token c - (W - len) of the row, or padding before it.
+      const cols = tokens.map((t) => Array.from({ length: to - from }, (_, k) => t[from + k - (W - t.length)] ?? -1));
+      const out = await this.run(cur, cols);
+      cur = out.state;
+      logits = out.logits!;
+    }
+    return { logits: logits!, state: cur };
+  }
+
+  /** One session run: `cols[r]` are row r's new columns (-1: padding). */
+  private async run(state: CausalState, cols: number[][]): Promise<StepOutput<CausalState>> {
+    const B = cols.length;
+    const T = cols[0]!.length;
+    const S = state.mask[0]!.length;
+    const ids = new BigInt64Array(B * T);
+    const pos = new BigInt64Array(B * T).fill(1n);
+    const maskData = new BigInt64Array(B * (S + T));
+    const mask: Uint8Array[] = [];
+    const next = [...state.next];
+    cols.forEach((row, r) => {
+      const m = new Uint8Array(S + T);
+      m.set(state.mask[r]!);
+      row.forEach((id, k) => {
+        if (id < 0) return;
+        ids[r * T + k] = BigInt(id);
+        pos[r * T + k] = BigInt(next[r]!++);
+        m[S + k] = 1;
+      });
+      m.forEach((v, c) => (maskData[r * (S + T) + c] = BigInt(v)));
+      mask.push(m);
+    });
+    const feeds: Feeds = {
+      input_ids: new ort.Tensor('int64', ids, [B, T]),
+      attention_mask: new ort.Tensor('int64', maskData, [B, S + T]),
+      ...state.past,
+    };
+    const inputs = this.session.inputNames;
+    if (inputs.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', pos, [B, T]);
+    if (inputs.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
+    const t0 = this.onRun ? performance.now() : 0;
+    const out = await this.session.run(feeds);
+    this.onRun?.({ session: 'decoder', rows: B, width: T, ms: performance.now() - t0 });
+    const past: Feeds = {};
+    for (const name of this.names.present) past[this.names.pastOf(name)] = out[name]!;
+    return { logits: out.logits!, state: { past, mask, next } };
+  }
+
+  private keepRows(state: CausalState, rows: number[]): CausalState {
+    const past: Feeds = {};
+    for (const [k, t] of Object.entries(state.past)) past[k] = takeRows(t, rows);
+    return { past, mask: rows.map((r) => state.mask[r]!), next: rows.map((r) => state.next[r]!) };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

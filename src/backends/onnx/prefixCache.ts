@@ -1,0 +1,114 @@
+import type ort from 'onnxruntime-node';
+
+type Feeds = Record<string, ort.Tensor>;
+
+export interface PrefixPlan {
+  /** Cache of the row's first `length` tokens at batch 1, or null (the row starts from nothing). */
+  past: Feeds | null;
+  length: number;
+}
+
+interface Entry {
+  ids: number[];
+  past: Feeds;
+  bytes: number;
+}
+
+/**
+ * Shared-prefix KV reuse for a causal model. Few-shot prompts of one task begin with the same exemplar
+ * block (MMLU's 5-shot prefix is most of each prompt), so its keys and values are computed once and every
+ * prompt of the task continues from a copy.
+ *
+ * Prefixes are found on token ids, never on text: a prefix is the longest run of leading token ids that a
+ * prompt shares with another prompt of the batch or a recent one, each tokenised whole. It therefore ends
+ * on a boundary that every whole-prompt tokenisation sharing it has, and the tokens a row reads are exactly
+ * its whole prompt's tokens. At least one token of each prompt is left to read, for its next-token logits.
+ *
+ * Entries are kept most-recently-used first under a byte budget (a task's prompts arrive spread over
+ * length-sorted batches, so several tasks' prefixes are live at once).
+ */
+export class PrefixCache {
+  readonly stats = { hits: 0, computed: 0, tokensReused: 0 };
+  private readonly entries = new Map<string, Entry>();
+  private readonly recent: number[][] = [];
+  private bytes = 0;
+
+  constructor(
+    /** Bytes of cached keys/values kept at most. */
+    readonly budgetBytes = 512 * 2 ** 20,
+    /** Shorter shared prefixes are not worth a separate run. */
+    readonly minTokens = 32,
+    private readonly recentLimit = 64,
+  ) {}
+
+  async plan(prompts: readonly number[][], compute: (ids: number[]) => Promise<Feeds>): Promise<PrefixPlan[]> {
+    const plans: PrefixPlan[] = [];
+    for (const [i, prompt] of prompts.entries()) {
+      const limit = prompt.length - 1;
+      let entry = this.longestCached(prompt, limit);
+      if (!entry) {
+        let shared = 0;
+        for (const [j, other] of prompts.entries()) if (j !== i) shared = Math.max(shared, commonPrefix(prompt, other));
+        for (const other of this.recent) shared = Math.max(shared, commonPrefix(prompt, other));
+        shared = Math.min(shared, limit);
+        if (shared >= this.minTokens) {
+          const ids = prompt.slice(0, shared);
+          entry = this.entries.get(key(ids)) ?? (await this.add(ids, compute));
+        }
+      }
+      if (entry) {
+        this.touch(entry);
+        this.stats.hits++;
+        this.stats.tokensReused += entry.ids.length;
+        plans.push({ past: entry.past, length: entry.ids.length });
+      } else {
+        plans.push({ past: null, length: 0 });
+      }
+    }
+    for (const p of prompts) {
+      this.recent.push(p);
+      if (this.recent.length > this.recentLimit) this.recent.shift();
+    }
+    return plans;
+  }
+
+  private longestCached(prompt: readonly number[], limit: number): Entry | undefined {
+    let best: Entry | undefined;
+    for (const e of this.entries.values()) {
+      if (e.ids.length <= limit && (!best || e.ids.length > best.ids.length) && commonPrefix(e.ids, prompt) === e.ids.length) best = e;
+    }
+    return best;
+  }
+
+  private async add(ids: number[], compute: (ids: number[]) => Promise<Feeds>): Promise<Entry> {
+    const past = await compute(ids);
+    const bytes = Object.values(past).reduce((a, t) => a + (t.data as ArrayBufferView).byteLength, 0);
+    const entry = { ids, past, bytes };
+    this.stats.computed++;
+    this.entries.set(key(ids), entry);
+    this.bytes += bytes;
+    // Evict least recently used entries (never the one just made) while over budget.
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.budgetBytes || e === entry) break;
+      this.entries.delete(k);
+      this.bytes -= e.bytes;
+    }
+    return entry;
+  }
+
+  private touch(entry: Entry): void {
+    const k = key(entry.ids);
+    if (this.entries.delete(k)) this.entries.set(k, entry);
+  }
+}
+
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+function key(ids: readonly number[]): string {
+  return ids.join(',');
+}

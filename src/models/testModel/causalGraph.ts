@@ -1,0 +1,195 @@
+import { GraphBuilder, type Dim } from '../../onnx/graph.js';
+import { DataType, type GraphMsg } from '../../onnx/proto.js';
+import { Rng } from './random.js';
+import type { Weights } from './t5Graph.js';
+
+/**
+ * Decoder-only transformers (llama, qwen2, gpt2) as one ONNX graph with the interface of the Optimum /
+ * Transformers.js exports (onnx/model.onnx):
+ *   input_ids [batch_size, sequence_length], attention_mask [batch_size, total_sequence_length],
+ *   position_ids [batch_size, sequence_length], past_key_values.N.key/value [batch_size, kv_heads,
+ *   past_sequence_length, head_dim] → logits [batch_size, sequence_length, vocab], present.N.key/value.
+ * A zero-length past is the first step. With `useCacheBranch` the graph also takes the merged decoder's
+ * `use_cache_branch` flag (older exports, decoder_model_merged.onnx); this graph computes the same either way.
+ *
+ * llama / qwen2: RMS norm, rotary position embedding (rotate_half, from position_ids), grouped-query
+ * attention (kv heads repeated), SiLU-gated MLP; qwen2 adds biases on q, k and v. gpt2: LayerNorm with
+ * bias, learned absolute positions (wpe, from position_ids), fused c_attn, gelu_new MLP. Tied LM head: the
+ * logits multiply by the transposed token embedding (one initializer, as the parameter is one).
+ */
+export interface CausalConfig {
+  arch: 'llama' | 'qwen2' | 'gpt2';
+  vocab: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  ffn: number;
+  eps: number;
+  ropeTheta: number;
+  /** gpt2: learned position table rows. */
+  maxPositions: number;
+  /** Id whose embedding row is scaled up so that some greedy continuations end with EOS. */
+  eosId: number;
+}
+
+const NEG = -1e9;
+
+export function causalWeights(cfg: CausalConfig, seed: number): Weights {
+  const rng = new Rng(seed);
+  const w: Weights = new Map();
+  const H = cfg.hidden;
+  const add = (name: string, dims: number[], std: number, mean = 0) => w.set(name, { dims, data: rng.normals(dims.reduce((a, b) => a * b, 1), std, mean) });
+  add('embed', [cfg.vocab, H], 2 / Math.sqrt(H));
+  if (cfg.arch === 'gpt2') add('wpe', [cfg.maxPositions, H], 0.5 / Math.sqrt(H));
+  const q = cfg.heads * cfg.headDim;
+  const kv = cfg.kvHeads * cfg.headDim;
+  for (let i = 0; i < cfg.layers; i++) {
+    const p = `layers.${i}`;
+    add(`${p}.attn_norm`, [H], 0.1, 1);
+    add(`${p}.ffn_norm`, [H], 0.1, 1);
+    if (cfg.arch === 'gpt2') {
+      add(`${p}.attn_norm_bias`, [H], 0.1);
+      add(`${p}.ffn_norm_bias`, [H], 0.1);
+    }
+    add(`${p}.q`, [H, q], 1 / Math.sqrt(H));
+    add(`${p}.k`, [H, kv], 1 / Math.sqrt(H));
+    add(`${p}.v`, [H, kv], 1 / Math.sqrt(H));
+    add(`${p}.o`, [q, H], 1 / Math.sqrt(q));
+    if (cfg.arch !== 'llama') {
+      add(`${p}.q_bias`, [q], 0.2);
+      add(`${p}.k_bias`, [kv], 0.2);
+      add(`${p}.v_bias`, [kv], 0.2);
+    }
+    if (cfg.arch === 'gpt2') {
+      add(`${p}.o_bias`, [H], 0.1);
+      add(`${p}.fc`, [H, cfg.ffn], 1 / Math.sqrt(H));
+      add(`${p}.fc_bias`, [cfg.ffn], 0.1);
+      add(`${p}.proj`, [cfg.ffn, H], 1 / Math.sqrt(cfg.ffn));
+      add(`${p}.proj_bias`, [H], 0.1);
+    } else {
+      add(`${p}.gate`, [H, cfg.ffn], 1 / Math.sqrt(H));
+      add(`${p}.up`, [H, cfg.ffn], 1 / Math.sqrt(H));
+      add(`${p}.down`, [cfg.ffn, H], 1 / Math.sqrt(cfg.ffn));
+    }
+  }
+  add('final_norm', [H], 0.1, 1);
+  if (cfg.arch === 'gpt2') add('final_norm_bias', [H], 0.1);
+  const embed = w.get('embed')!.data;
+  for (let j = 0; j < H; j++) embed[cfg.eosId * H + j]! *= 2.5;
+  return w;
+}
+
+export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCacheBranch?: boolean } = {}): GraphMsg {
+  const g = new GraphBuilder(opts.useCacheBranch ? 'decoder_model_merged' : 'model');
+  const ft = g.floatType;
+  const w = (name: string) => {
+    if (!g.initializers.some((t) => t.name === name)) {
+      const t = weights.get(name);
+      if (!t) throw new Error(`no weight ${name}`);
+      g.weight(name, t.dims, t.data);
+    }
+    return name;
+  };
+  const { heads: nH, kvHeads: kvH, headDim: hd } = cfg;
+  const ids = g.input('input_ids', DataType.INT64, ['batch_size', 'sequence_length']);
+  const mask = g.input('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length']);
+  const posIds = g.input('position_ids', DataType.INT64, ['batch_size', 'sequence_length']);
+  const pastShape: Dim[] = ['batch_size', kvH, 'past_sequence_length', hd];
+  const past = Array.from({ length: cfg.layers }, (_, i) => ({ k: g.input(`past_key_values.${i}.key`, ft, pastShape), v: g.input(`past_key_values.${i}.value`, ft, pastShape) }));
+  if (opts.useCacheBranch) g.input('use_cache_branch', DataType.BOOL, [1]);
+
+  const dim = (x: string, axis: number) => g.op('Gather', [g.op('Shape', [x]), g.constI([axis], true)]);
+  const norm = (x: string, p: string) => {
+    if (cfg.arch === 'gpt2') {
+      const mean = g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 });
+      const c = g.op('Sub', [x, mean]);
+      const variance = g.op('ReduceMean', [g.op('Mul', [c, c])], { axes: [-1], keepdims: 1 });
+      const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.constF(cfg.eps)])])]);
+      return g.op('Add', [g.op('Mul', [g.op('Mul', [c, inv]), w(p)]), w(`${p}_bias`)]);
+    }
+    const variance = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.constF(cfg.eps)])])]);
+    return g.op('Mul', [g.op('Mul', [x, inv]), w(p)]);
+  };
+  const linear = (x: string, p: string, bias?: string) => {
+    const y = g.op('MatMul', [x, w(p)]);
+    return bias ? g.op('Add', [y, w(bias)]) : y;
+  };
+  /** [B, T, n*hd] → [B, n, T, hd] */
+  const split = (x: string, n: number) => g.op('Transpose', [g.op('Reshape', [x, g.constI([0, 0, n, hd])])], { perm: [0, 2, 1, 3] });
+
+  // Rotary embedding tables from position_ids, in float32: cos/sin [B, 1, T, hd].
+  let cos = '';
+  let sin = '';
+  if (cfg.arch !== 'gpt2') {
+    const invFreq = Float32Array.from({ length: hd / 2 }, (_, i) => 1 / cfg.ropeTheta ** ((2 * i) / hd));
+    const freqs = g.op('Mul', [g.op('Unsqueeze', [g.op('Cast', [posIds], { to: DataType.FLOAT }), g.constI([-1])]), g.weight('rope_inv_freq', [hd / 2], invFreq)]);
+    const emb = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: -1 }), g.constI([1])]);
+    cos = g.op('Cos', [emb]);
+    sin = g.op('Sin', [emb]);
+  }
+  const rope = (x: string) => {
+    const x1 = g.op('Slice', [x, g.constI([0]), g.constI([hd / 2]), g.constI([-1])]);
+    const x2 = g.op('Slice', [x, g.constI([hd / 2]), g.constI([hd]), g.constI([-1])]);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+  };
+
+  // Additive mask [B, 1, T, S]: key j is visible to query i iff j ≤ P + i and attention_mask[b, j] = 1.
+  const T = dim(ids, 1);
+  const P = dim(past[0]!.k, 2);
+  const S = g.op('Add', [P, T]);
+  const one = g.constI([1], true);
+  const qpos = g.op('Range', [P, S, one]);
+  const kpos = g.op('Range', [g.constI([0], true), S, one]);
+  const future = g.op('Greater', [g.op('Unsqueeze', [kpos, g.constI([0])]), g.op('Unsqueeze', [qpos, g.constI([1])])]);
+  const causal = g.op('Where', [future, g.constF(NEG), g.constF(0)]);
+  const padding = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [g.constF(1), g.op('Cast', [mask], { to: ft })]), g.constF(NEG)]), g.constI([1, 2])]);
+  const bias = g.op('Add', [causal, padding]);
+
+  let x = g.op('Gather', [w('embed'), ids]);
+  if (cfg.arch === 'gpt2') x = g.op('Add', [x, g.op('Gather', [w('wpe'), posIds])]);
+  const rep = nH / kvH;
+  for (let i = 0; i < cfg.layers; i++) {
+    const p = `layers.${i}`;
+    const h = norm(x, `${p}.attn_norm`);
+    const biased = cfg.arch !== 'llama';
+    let q = split(linear(h, `${p}.q`, biased ? `${p}.q_bias` : undefined), nH);
+    let k = split(linear(h, `${p}.k`, biased ? `${p}.k_bias` : undefined), kvH);
+    const v0 = split(linear(h, `${p}.v`, biased ? `${p}.v_bias` : undefined), kvH);
+    if (cfg.arch !== 'gpt2') {
+      q = rope(q);
+      k = rope(k);
+    }
+    k = g.op('Concat', [past[i]!.k, k], { axis: 2 });
+    const v = g.op('Concat', [past[i]!.v, v0], { axis: 2 });
+    const presentShape: Dim[] = ['batch_size', kvH, 'total_sequence_length', hd];
+    g.output(`present.${i}.key`, k, ft, presentShape);
+    g.output(`present.${i}.value`, v, ft, presentShape);
+    // Grouped-query attention: each kv head serves `rep` query heads.
+    const repeat = (t: string) => (rep === 1 ? t : g.op('Reshape', [g.op('Tile', [g.op('Unsqueeze', [t, g.constI([2])]), g.constI([1, 1, rep, 1, 1])]), g.constI([0, nH, -1, hd])]));
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [repeat(k)], { perm: [0, 1, 3, 2] })]), g.constF(1 / Math.sqrt(hd))]), bias]);
+    const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeat(v)]);
+    const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.constI([0, 0, nH * hd])]);
+    x = g.op('Add', [x, linear(merged, `${p}.o`, cfg.arch === 'gpt2' ? `${p}.o_bias` : undefined)]);
+    const f = norm(x, `${p}.ffn_norm`);
+    let mlp: string;
+    if (cfg.arch === 'gpt2') {
+      const a = linear(f, `${p}.fc`, `${p}.fc_bias`);
+      // gelu_new (tanh approximation), GPT-2's activation.
+      const cube = g.op('Mul', [g.op('Mul', [a, a]), a]);
+      const inner = g.op('Mul', [g.op('Add', [a, g.op('Mul', [cube, g.constF(0.044715)])]), g.constF(Math.sqrt(2 / Math.PI))]);
+      mlp = linear(g.op('Mul', [g.op('Mul', [a, g.constF(0.5)]), g.op('Add', [g.op('Tanh', [inner]), g.constF(1)])]), `${p}.proj`, `${p}.proj_bias`);
+    } else {
+      const gate = linear(f, `${p}.gate`);
+      mlp = linear(g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(f, `${p}.up`)]), `${p}.down`);
+    }
+    x = g.op('Add', [x, mlp]);
+  }
+  const logits = g.op('MatMul', [norm(x, 'final_norm'), g.op('Transpose', [w('embed')], { perm: [1, 0] })]);
+  g.output('logits', logits, ft, ['batch_size', 'sequence_length', cfg.vocab]);
+  g.outputs.unshift(g.outputs.pop()!);
+  return g.build();
+}
