@@ -7,7 +7,8 @@ import type { DoctorReport } from '../../src/backends/onnx/doctor.js';
 import type { RunEvent } from '../../src/backends/types.js';
 import { fixturesDir, runCli, tempDir } from '../helpers/cli.js';
 import { SAMPLE_PROMPTS } from '../helpers/reference.js';
-import { testModelDir } from '../helpers/testModel.js';
+import { causalTestModelDir, testModelDir } from '../helpers/testModel.js';
+import { loadBackend } from '../../src/backends/load.js';
 import { webgpuForTests } from '../helpers/webgpu.js';
 
 const gpu = await webgpuForTests();
@@ -60,6 +61,20 @@ describe('--device webgpu (fp32 test model): the same predictions as the CPU', {
     await gather.loglik([{ context: 'x', continuations: [' y', ' y z'] }]);
     assert.equal(gather.deviceTensorsHeld, 0, 'scoring released every device tensor it made');
     await Promise.all([cpu.dispose(), gather.dispose(), mask.dispose()]);
+  });
+
+  test('decoder-only test models (llama, qwen2, gpt2) on WebGPU: the CPU tokens, loglik within 1e-3', async () => {
+    const req = SAMPLE_PROMPTS.slice(0, 4).map((prompt) => ({ prompt, maxNewTokens: 12, stop: [] }));
+    for (const arch of ['llama', 'qwen2', 'gpt2'] as const) {
+      const dir = await causalTestModelDir(arch);
+      const [cpu, webgpu] = [await loadBackend(dir, {}), await loadBackend(dir, { device: 'webgpu' })];
+      const [a, b] = [await cpu.generate(req), await webgpu.generate(req)];
+      a.forEach((r, i) => assert.deepEqual(b[i]!.tokens, r.tokens, `${arch} prompt ${i}`));
+      const scoring = [{ context: SAMPLE_PROMPTS[0]!, continuations: [' (A)', ' b c d'] }];
+      const [la, lb] = [(await cpu.loglik(scoring))[0]!, (await webgpu.loglik(scoring))[0]!];
+      la.forEach((v, j) => assert.ok(Math.abs(v - lb[j]!) < 1e-3, `${arch} continuation ${j}: ${v} vs ${lb[j]}`));
+      await Promise.all([cpu.dispose(), webgpu.dispose()]);
+    }
   });
 
   test('run --device webgpu writes the CPU run\'s predictions and records the device and the doctor report', async () => {
