@@ -102,6 +102,11 @@ export interface BackendOptions {
   threads?: number;
   /** Profiling hook, called after every ONNX Runtime run; leave unset otherwise. */
   onRun?: (event: RunEvent) => void;
+  /**
+   * On a GPU: `gather` (default) copies the surviving rows of the device caches when a row finishes;
+   * `mask` keeps finished rows in the batch, fed padding. benchmarks/speed/gpu.ts measures both.
+   */
+  rowRemoval?: 'gather' | 'mask';
 }
 
 export interface ModelBackend {

@@ -1,6 +1,7 @@
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../onnx/graph.js';
 import { DataType, encodeModel } from '../../onnx/proto.js';
+import type { BackendOptions } from '../types.js';
 import type { DeviceSpec } from './device.js';
 
 type Feeds = Record<string, ort.Tensor>;
@@ -12,7 +13,7 @@ export interface Picked {
 }
 
 /** How finished rows leave a device-resident batch (see DeviceResidency.rowRemoval). */
-export type RowRemoval = 'gather' | 'mask';
+export type RowRemoval = NonNullable<BackendOptions['rowRemoval']>;
 
 const OPSET = 18;
 

@@ -9,7 +9,7 @@ import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from
 import { onnxInfo } from './info.js';
 import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelFiles.js';
 import { checkSession, type DecoderSessions, kvType, openSession } from './sessions.js';
-import { DeviceResidency, isResident, type RowRemoval } from './resident.js';
+import { DeviceResidency, isResident } from './resident.js';
 import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
@@ -68,7 +68,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   /** Outputs a later decoder step needs: logits and the self-attention cache. */
   private readonly stepOutputs: string[];
 
-  static async load(opts: OnnxBackendOptions & { rowRemoval?: RowRemoval }, folder?: ModelFolder): Promise<OnnxSeq2SeqBackend> {
+  static async load(opts: OnnxBackendOptions, folder?: ModelFolder): Promise<OnnxSeq2SeqBackend> {
     const dtype = opts.dtype ?? 'fp32';
     const device = await resolveDevice(opts.device);
     const model = folder ?? (await readModelFolder(opts.dir));
