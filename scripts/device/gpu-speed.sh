@@ -10,10 +10,17 @@ OUT="${OUT:-/tmp/flan-eval-gpu-out}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
 start=$SECONDS
+# Knobs for a dry run on a small machine (defaults are the H200 run): model shapes, examples, and
+# GPU_SPEED_HOST_GL=1 to keep this machine's own Vulkan loader instead of unpacking .gl/.
+T5_SHAPE="${GPU_SPEED_T5_SHAPE:-flan-t5-base}"
+CAUSAL_SHAPE="${GPU_SPEED_CAUSAL_SHAPE:-smollm2-135m}"
+EXAMPLES="${GPU_SPEED_EXAMPLES:-16}"
 left() { echo $((560 - (SECONDS - start))); }
 
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
+if [ -z "${GPU_SPEED_HOST_GL:-}" ]; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 export XDG_RUNTIME_DIR="$(mktemp -d)"
 tar -xJf .devpack/flan-eval.tar.xz
 export PATH="$PWD/.node:$PATH"
@@ -31,16 +38,16 @@ node bin/flan-eval.js doctor 2>/dev/null
 M=/tmp/flan-eval-models
 mkdir -p "$M"
 echo "== models ($(left)s left)"
-node bin/flan-eval.js make-test-model --shape flan-t5-base --fp16 --seed 1 --out "$M/flan-t5-base" >/dev/null
-models=(--model "$M/flan-t5-base")
+node bin/flan-eval.js make-test-model --shape "$T5_SHAPE" --fp16 --seed 1 --out "$M/$T5_SHAPE" >/dev/null
+models=(--model "$M/$T5_SHAPE")
 if node bin/flan-eval.js make-test-model --help 2>/dev/null | grep -q -- '--arch'; then
-  node bin/flan-eval.js make-test-model --arch llama --shape smollm2-135m --seed 1 --out "$M/smollm2-135m" >/dev/null && models+=(--model "$M/smollm2-135m")
+  node bin/flan-eval.js make-test-model --arch llama --shape "$CAUSAL_SHAPE" --seed 1 --out "$M/llama-$CAUSAL_SHAPE" >/dev/null && models+=(--model "$M/llama-$CAUSAL_SHAPE")
 fi
 
 # Real-length prompts where this checkout can synthesise them (benchmarks/speed/workloads.ts), else the sample data.
 echo "== bench ($(left)s left)"
 timeout "$(left)" node dist/benchmarks/speed/gpu.js "${models[@]}" --synthetic \
-  --workloads bbh-cot,mmlu-direct-generate --examples 16 --batch-size 16 --threads "$(nproc)" \
+  --workloads bbh-cot,mmlu-direct-generate --examples "$EXAMPLES" --batch-size 16 --threads "$(nproc)" \
   --sides cpu,webgpu,webgpu-fp16,webgpu-mask,reference-webgpu \
   --out "$OUT/gpu-speed.json" --md "$OUT/gpu-speed.md"
 echo "gpu-speed: exit $? after $((SECONDS - start))s"
