@@ -63,6 +63,27 @@ describe('--device webgpu (fp32 test model): the same predictions as the CPU', {
     await Promise.all([cpu.dispose(), gather.dispose(), mask.dispose()]);
   });
 
+  test('a batch whose attention tensor exceeds the WebGPU buffer limit runs in encoder row chunks and still equals the CPU', async () => {
+    const dir = await testModelDir('tiny', 1);
+    const events: RunEvent[] = [];
+    const cpu = await OnnxSeq2SeqBackend.load({ dir });
+    const webgpu = await OnnxSeq2SeqBackend.load({ dir, device: 'webgpu', onRun: (e) => events.push(e) });
+    // 8 rows × 4 heads × 1100² float32 scores ≈ 148 MiB: over lavapipe's 128 MiB binding limit.
+    const prompts = Array.from({ length: 8 }, (_, i) => cpu.encode(`${i} ${'the history of science and the study of mathematics '.repeat(200)}`).slice(-1100 + 3 * i));
+    const budget = prompts.map(() => 3);
+    const [a, b] = [await cpu.generateTokens(prompts, budget, prompts.map(() => [])), await webgpu.generateTokens(prompts, budget, prompts.map(() => []))];
+    a.forEach((r, i) => assert.deepEqual(b[i]!.tokens, r.tokens, `prompt ${i}`));
+    const encoderRuns = events.filter((e) => e.session === 'encoder');
+    assert.equal(encoderRuns.reduce((n, e) => n + e.rows, 0), 8);
+    const limit = await (webgpu as unknown as { resident: { bindingLimit(): Promise<number> } }).resident.bindingLimit();
+    if (limit <= 2 ** 27) {
+      assert.ok(encoderRuns.length > 1, 'the encoder ran in chunks under the limit');
+      const long = webgpu.encode('x '.repeat(3000));
+      await assert.rejects(webgpu.generateTokens([long], [2], [[]]), /--device webgpu: a \d+-token prompt needs a \d+ MiB attention tensor, over this GPU's 128 MiB WebGPU buffer limit/);
+    }
+    await Promise.all([cpu.dispose(), webgpu.dispose()]);
+  });
+
   test('decoder-only test models (llama, qwen2, gpt2) on WebGPU: the CPU tokens, loglik within 1e-3', async () => {
     const req = SAMPLE_PROMPTS.slice(0, 4).map((prompt) => ({ prompt, maxNewTokens: 12, stop: [] }));
     for (const arch of ['llama', 'qwen2', 'gpt2'] as const) {

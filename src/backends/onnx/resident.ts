@@ -72,6 +72,32 @@ function keepRowsModel(inputs: { name: string; type: ort.Tensor.Type; rank: numb
   return encodeModel(g.build(), OPSET);
 }
 
+/** Concatenate the inputs along axis 0 (encoder states computed in row chunks, see bindingLimit). */
+function concatRowsModel(count: number, type: ort.Tensor.Type, rank: number): Uint8Array {
+  const g = new GraphBuilder('flan_eval_concat_rows');
+  const dims = Array.from({ length: rank - 1 }, (_, d) => `d${d}`);
+  const parts = Array.from({ length: count }, (_, i) => g.input(`part${i}`, elemType(type), [`b${i}`, ...dims]));
+  g.output('rows', g.op('Concat', parts, { axis: 0 }), elemType(type), ['B', ...dims]);
+  return encodeModel(g.build(), OPSET);
+}
+
+/**
+ * An attention-shaped probe: ones [N, 1024, 8] → scores = q·kᵀ [N, 1024, 1024] (all 8) → softmax (all
+ * 1/1024) → · v → [N, 1024, 8], all exactly 1 when every element of the large tensors was computed.
+ * Returns min and max of the result.
+ */
+function bindingProbeModel(): Uint8Array {
+  const g = new GraphBuilder('flan_eval_binding_probe');
+  const x = g.input('x', DataType.FLOAT, [1]);
+  const shape = g.input('shape', DataType.INT64, [3]);
+  const q = g.op('Expand', [x, shape]);
+  const scores = g.op('MatMul', [q, g.op('Transpose', [q], { perm: [0, 2, 1] })]);
+  const out = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), q]);
+  const all = g.constI([0, 1, 2]);
+  g.output('stats', g.op('Concat', [g.op('ReduceMin', [out, all], { keepdims: 0 }), g.op('ReduceMax', [out, all], { keepdims: 0 })].map((t) => g.op('Unsqueeze', [t, g.constI([0])])), { axis: 0 }), DataType.FLOAT, [2]);
+  return encodeModel(g.build(), OPSET);
+}
+
 /**
  * Device-resident decoding (DESIGN.md "Devices are providers"): on a GPU provider the model's outputs
  * stay on the device as `gpu-buffer` tensors and are fed back as inputs; only the next token ids and
@@ -95,6 +121,48 @@ export class DeviceResidency {
      */
     readonly rowRemoval: RowRemoval = 'gather',
   ) {}
+
+  private bindingLimitBytes: Promise<number> | null = null;
+
+  /**
+   * The largest tensor this device computes correctly, in bytes. WebGPU binds each tensor as one storage
+   * buffer, and beyond the adapter's maxStorageBufferBindingSize ONNX Runtime's WebGPU provider returns
+   * wrong numbers without an error (seen on Mesa lavapipe, whose limit is 128 MiB: a [8, 4, 1086, 1086]
+   * attention tensor came back wrong). onnxruntime-node does not expose the limit, so it is measured once
+   * with an attention-shaped probe: the largest of 256 MiB, 1 GiB, 2 GiB of scores it computes correctly,
+   * else 128 MiB (WebGPU's default limit).
+   */
+  bindingLimit(): Promise<number> {
+    if (this.device.kind !== 'webgpu') return Promise.resolve(Number.POSITIVE_INFINITY);
+    this.bindingLimitBytes ??= (async () => {
+      const s = await this.session('binding-probe', bindingProbeModel);
+      let limit = 128 * 2 ** 20;
+      for (const bytes of [2 ** 28, 2 ** 30, 2 ** 31]) {
+        try {
+          // [N, 1024, 1024] float32 scores of `bytes`.
+          const n = bytes / (1024 * 1024 * 4);
+          const out = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1]), shape: new ort.Tensor('int64', BigInt64Array.of(BigInt(n), 1024n, 8n), [3]) });
+          const [min, max] = out.stats!.data as Float32Array;
+          if (Math.abs(min! - 1) > 1e-4 || Math.abs(max! - 1) > 1e-4) break;
+          limit = bytes;
+        } catch {
+          break;
+        }
+      }
+      return limit;
+    })();
+    return this.bindingLimitBytes;
+  }
+
+  /** Device tensors [b_i, …] → one [Σ b_i, …] device tensor; the parts are released. */
+  async concatRows(parts: ort.Tensor[]): Promise<ort.Tensor> {
+    if (parts.length === 1) return parts[0]!;
+    const { type, dims } = parts[0]!;
+    const s = await this.session(`concat:${parts.length}:${type}:${dims.length}`, () => concatRowsModel(parts.length, type, dims.length), true);
+    const out = await s.run(Object.fromEntries(parts.map((t, i) => [`part${i}`, t])));
+    this.release(...parts);
+    return this.track(out.rows!);
+  }
 
   /** Session options that keep every output of a model session on the device. */
   outputsOnDevice(options: ort.InferenceSession.SessionOptions): ort.InferenceSession.SessionOptions {

@@ -163,10 +163,27 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   private async runEncoder(prompts: number[][]): Promise<{ encHidden: ort.Tensor; encMask: ort.Tensor }> {
     const width = Math.max(...prompts.map((p) => p.length));
     const encMask = maskTensor(prompts.map((p) => p.length), width);
-    const t0 = this.onRun ? performance.now() : 0;
-    const out = await this.encoder.run({ input_ids: int64Tensor(prompts, width, this.config.padTokenId), attention_mask: encMask });
-    this.onRun?.({ session: 'encoder', rows: prompts.length, width, ms: performance.now() - t0 });
-    return { encHidden: this.resident ? this.resident.track(out.last_hidden_state!) : out.last_hidden_state!, encMask };
+    const r = this.resident;
+    // On a GPU the self-attention scores ([rows, heads, width, width], float32) must fit one device
+    // buffer binding (see DeviceResidency.bindingLimit): the encoder runs in row chunks that fit, and
+    // the chunks' states are joined on the device.
+    const perRow = this.config.numHeads * width * width * 4;
+    const limit = r ? await r.bindingLimit() : Number.POSITIVE_INFINITY;
+    if (perRow > limit) {
+      throw new UsageError(
+        `--device ${this.info.device}: a ${width}-token prompt needs a ${(perRow / 2 ** 20).toFixed(0)} MiB attention tensor, over this GPU's ${(limit / 2 ** 20).toFixed(0)} MiB WebGPU buffer limit (a larger tensor would be computed wrongly); use --device cpu or cuda for this model and benchmark`,
+      );
+    }
+    const chunk = Math.max(1, Math.min(prompts.length, Math.floor(limit / perRow)));
+    const parts: ort.Tensor[] = [];
+    for (let from = 0; from < prompts.length; from += chunk) {
+      const rows = prompts.slice(from, from + chunk);
+      const t0 = this.onRun ? performance.now() : 0;
+      const out = await this.encoder.run({ input_ids: int64Tensor(rows, width, this.config.padTokenId), attention_mask: chunk < prompts.length ? maskTensor(rows.map((p) => p.length), width) : encMask });
+      this.onRun?.({ session: 'encoder', rows: rows.length, width, ms: performance.now() - t0 });
+      parts.push(r ? r.track(out.last_hidden_state!) : out.last_hidden_state!);
+    }
+    return { encHidden: r ? await r.concatRows(parts) : parts[0]!, encMask };
   }
 
   /**
