@@ -5,6 +5,7 @@ import { countModelParams } from '../params.js';
 import type { BackendInfo, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
 import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
 import { resolveDevice, sessionOptions } from './device.js';
+import { webgpuBindingLimit } from './resident.js';
 import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from './greedy.js';
 import { onnxInfo } from './info.js';
 import { GRAPH } from './layout.js';
@@ -58,6 +59,8 @@ export class OnnxCausalBackend implements ModelBackend {
     private readonly eos: number[],
     private readonly bos: number | null,
     prefixReuse: boolean,
+    /** Largest tensor the device computes correctly (WebGPU; Infinity elsewhere). */
+    private readonly bindingLimit: number,
     private readonly onRun?: (event: RunEvent) => void,
   ) {
     this.names = cacheNames(session);
@@ -76,6 +79,7 @@ export class OnnxCausalBackend implements ModelBackend {
     // Current exports have one graph (model.onnx); older ones a merged decoder with use_cache_branch.
     const path = (await has(GRAPH.causal)) || !(await has(GRAPH.decoderMerged)) ? await need(GRAPH.causal) : await need(GRAPH.decoderMerged);
     const { options, threads } = sessionOptions(device, opts.threads);
+    const bindingLimit = device.kind === 'webgpu' ? await webgpuBindingLimit() : Number.POSITIVE_INFINITY;
     const tokenizer = await loadTokenizer(opts.dir);
     const session = await openSession(path, options, device);
     checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`]);
@@ -83,7 +87,7 @@ export class OnnxCausalBackend implements ModelBackend {
     const params = await countModelParams(model, files, { vocab: base.shape.vocab, hidden: base.shape.hidden });
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
-    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, opts.prefixReuse !== false, opts.onRun);
+    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, opts.prefixReuse !== false, bindingLimit, opts.onRun);
   }
 
   encode(text: string): number[] {
@@ -255,7 +259,15 @@ export class OnnxCausalBackend implements ModelBackend {
     const B = tokens.length;
     const W = Math.max(...tokens.map((t) => t.length));
     const V = this.info.shape.vocab;
-    const chunk = all ? W : Math.max(1, Math.floor(LOGITS_BUDGET / (B * V * 4)));
+    // On WebGPU no tensor may exceed the buffer-binding limit (resident.ts): the logits [B, chunk, V] and
+    // the attention scores [B, heads, chunk, past + W] of a run are kept under it.
+    const S0 = state.mask[0]!.length;
+    const fits = (c: number) => B * c * V * 4 <= this.bindingLimit && B * this.info.shape.heads * c * (S0 + W) * 4 <= this.bindingLimit;
+    let chunk = all ? W : Math.max(1, Math.floor(LOGITS_BUDGET / (B * V * 4)));
+    while (!all && chunk > 1 && !fits(chunk)) chunk = Math.ceil(chunk / 2);
+    if (!fits(chunk)) {
+      throw new UsageError(`--device ${this.info.device}: ${B} row(s) of ${S0 + W} tokens need tensors over this GPU's ${(this.bindingLimit / 2 ** 20).toFixed(0)} MiB WebGPU buffer limit (they would be computed wrongly); use a smaller --batch-size, or --device cpu or cuda`);
+    }
     let cur = state;
     let logits: ort.Tensor | null = null;
     for (let from = 0; from < W; from += chunk) {

@@ -98,6 +98,38 @@ function bindingProbeModel(): Uint8Array {
   return encodeModel(g.build(), OPSET);
 }
 
+let bindingLimitBytes: Promise<number> | null = null;
+
+/**
+ * The largest tensor the WebGPU provider computes correctly, in bytes. WebGPU binds each tensor as one
+ * storage buffer, and beyond the adapter's maxStorageBufferBindingSize ONNX Runtime's WebGPU provider
+ * returns wrong numbers without an error (seen on Mesa lavapipe, whose limit is 128 MiB: a
+ * [8, 4, 1086, 1086] attention tensor came back wrong). onnxruntime-node does not expose the limit, so it
+ * is measured once per process with an attention-shaped probe: the largest of 256 MiB, 1 GiB, 2 GiB of
+ * scores it computes correctly, else 128 MiB (WebGPU's default limit).
+ */
+export function webgpuBindingLimit(): Promise<number> {
+  bindingLimitBytes ??= (async () => {
+    const s = await ort.InferenceSession.create(bindingProbeModel(), { executionProviders: ['webgpu'], logSeverityLevel: 3 });
+    let limit = 128 * 2 ** 20;
+    for (const bytes of [2 ** 28, 2 ** 30, 2 ** 31]) {
+      try {
+        // [N, 1024, 1024] float32 scores of `bytes`.
+        const n = bytes / (1024 * 1024 * 4);
+        const out = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1]), shape: new ort.Tensor('int64', BigInt64Array.of(BigInt(n), 1024n, 8n), [3]) });
+        const [min, max] = out.stats!.data as Float32Array;
+        if (Math.abs(min! - 1) > 1e-4 || Math.abs(max! - 1) > 1e-4) break;
+        limit = bytes;
+      } catch {
+        break;
+      }
+    }
+    await s.release();
+    return limit;
+  })();
+  return bindingLimitBytes;
+}
+
 /**
  * Device-resident decoding (DESIGN.md "Devices are providers"): on a GPU provider the model's outputs
  * stay on the device as `gpu-buffer` tensors and are fed back as inputs; only the next token ids and
@@ -122,36 +154,9 @@ export class DeviceResidency {
     readonly rowRemoval: RowRemoval = 'gather',
   ) {}
 
-  private bindingLimitBytes: Promise<number> | null = null;
-
-  /**
-   * The largest tensor this device computes correctly, in bytes. WebGPU binds each tensor as one storage
-   * buffer, and beyond the adapter's maxStorageBufferBindingSize ONNX Runtime's WebGPU provider returns
-   * wrong numbers without an error (seen on Mesa lavapipe, whose limit is 128 MiB: a [8, 4, 1086, 1086]
-   * attention tensor came back wrong). onnxruntime-node does not expose the limit, so it is measured once
-   * with an attention-shaped probe: the largest of 256 MiB, 1 GiB, 2 GiB of scores it computes correctly,
-   * else 128 MiB (WebGPU's default limit).
-   */
+  /** The largest tensor this device computes correctly, in bytes (see webgpuBindingLimit). */
   bindingLimit(): Promise<number> {
-    if (this.device.kind !== 'webgpu') return Promise.resolve(Number.POSITIVE_INFINITY);
-    this.bindingLimitBytes ??= (async () => {
-      const s = await this.session('binding-probe', bindingProbeModel);
-      let limit = 128 * 2 ** 20;
-      for (const bytes of [2 ** 28, 2 ** 30, 2 ** 31]) {
-        try {
-          // [N, 1024, 1024] float32 scores of `bytes`.
-          const n = bytes / (1024 * 1024 * 4);
-          const out = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1]), shape: new ort.Tensor('int64', BigInt64Array.of(BigInt(n), 1024n, 8n), [3]) });
-          const [min, max] = out.stats!.data as Float32Array;
-          if (Math.abs(min! - 1) > 1e-4 || Math.abs(max! - 1) > 1e-4) break;
-          limit = bytes;
-        } catch {
-          break;
-        }
-      }
-      return limit;
-    })();
-    return this.bindingLimitBytes;
+    return this.device.kind === 'webgpu' ? webgpuBindingLimit() : Promise.resolve(Number.POSITIVE_INFINITY);
   }
 
   /** Device tensors [b_i, …] → one [Σ b_i, …] device tensor; the parts are released. */
