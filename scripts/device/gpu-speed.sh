@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU speed and agreement on the lent H200 in ONE device `run` call (under 10 minutes; results in $OUT).
-# Prepare here first: `bash scripts/device/pack.sh` (Node, dist/ and node_modules as .devpack/, the Vulkan
-# loader as .gl/). Then: run(command="bash scripts/device/gpu-speed.sh", carry=[".gl", ".devpack"], timeout_s=600).
+# Prepare here first: `bash scripts/device/pack.sh` (Node and the production node_modules as .devpack/, the
+# Vulkan loader as .gl/, and a fresh dist/). Then:
+#   run(command="bash scripts/device/gpu-speed.sh", carry=[".gl", ".devpack", "dist"], timeout_s=600)
 # Writes: doctor.json, gpu-speed.json, gpu-speed.md, nvidia-smi.txt, log.txt (copy the .md/.json into
 # benchmarks/speed/results/).
 set -uo pipefail
@@ -22,12 +23,13 @@ if [ -z "${GPU_SPEED_HOST_GL:-}" ]; then
   ldconfig
 fi
 export XDG_RUNTIME_DIR="$(mktemp -d)"
-tar -xJf .devpack/flan-eval.tar.xz
+tar -xJf .devpack/flan-eval.tar.xz node_modules .node   # dist/ travels itself (carry), built from this checkout
+[ -f dist/benchmarks/speed/gpu.js ] || { echo 'gpu-speed: dist/ is missing: run `npm run build` here and name dist in carry'; exit 2; }
 export PATH="$PWD/.node:$PATH"
 node --version
 nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
 
-webgpu_starts() { node bin/flan-eval.js doctor --json 2>/dev/null >"$OUT/doctor.json" && grep -q '"starts": true' <(node -e 'console.log(JSON.stringify(require(process.argv[1]).webgpu))' "$OUT/doctor.json"); }
+webgpu_starts() { node bin/flan-eval.js doctor --json 2>/dev/null >"$OUT/doctor.json" && node -e 'process.exit(require(process.argv[1]).webgpu.starts ? 0 : 1)' "$OUT/doctor.json"; }
 if ! webgpu_starts; then
   # The device README: point the loader at NVIDIA's ICD when it finds no driver by itself.
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
