@@ -3,6 +3,7 @@
  * model, backends never see a benchmark, and the reporter only reads run records: these types are the
  * whole contract between them. Keep them here, in one place.
  */
+import type { DoctorReport } from './backends/onnx/doctor.js';
 
 export const BENCHMARKS = ['mmlu', 'bbh', 'tydiqa', 'mgsm'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
@@ -175,5 +176,7 @@ export interface RunRecord {
     wallSeconds: number;
     examplesPerSecond: number;
     generatedTokensPerSecond: number | null;
+    /** `flan-eval doctor --json` at run time (providers, adapters, CUDA libraries, threads, memory); null when it could not run. */
+    environment?: DoctorReport | null;
   };
 }

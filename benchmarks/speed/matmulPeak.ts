@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
-import { parseDevice, sessionOptions } from '../../src/backends/onnx/device.js';
+import { sessionOptions } from '../../src/backends/onnx/device.js';
 import { GraphBuilder } from '../../src/onnx/graph.js';
 import { DataType, encodeModel } from '../../src/onnx/proto.js';
 
@@ -29,7 +29,7 @@ export async function measureMatMulPeak(threads: number, m = 4096, k = 512, n = 
   g.weight('w', [k, n], w);
   g.output('y', g.op('MatMul', [a, 'w']), DataType.FLOAT, [m, n]);
   const bytes = encodeModel(g.build(), 14, 'flan-eval speed benchmark');
-  const { options } = sessionOptions(parseDevice('cpu'), threads);
+  const { options } = sessionOptions({ kind: 'cpu', deviceId: 0, label: 'cpu' }, threads);
   const session = await ort.InferenceSession.create(bytes, options);
   const input = new Float32Array(m * k);
   for (let i = 0; i < input.length; i++) input[i] = ((i * 40503) % 1000) / 1000 - 0.5;

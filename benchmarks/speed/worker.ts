@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadBackend } from '../../src/backends/load.js';
-import type { RunEvent } from '../../src/backends/types.js';
+import type { Dtype, RunEvent } from '../../src/backends/types.js';
+import type { RowRemoval } from '../../src/backends/onnx/resident.js';
 import { decodingWork, planBatches } from '../../src/runner/batching.js';
 import { activationBudget, defaultMemoryBudget } from '../../src/runner/memory.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
@@ -26,6 +27,11 @@ export interface WorkerSpec {
   /** Memory budget in bytes for ours (default: flan-eval run's default). */
   maxMemory?: number;
   workload?: Workload;
+  /** Device and model files for both sides (default cpu, fp32); see benchmarks/speed/gpu.ts. */
+  device?: string;
+  dtype?: Dtype;
+  /** Ours on a GPU: how finished rows leave the batch. */
+  rowRemoval?: RowRemoval;
 }
 
 /** How ours planned the workload (the runner's planner, at the budget given). */
@@ -48,6 +54,8 @@ export interface ItemOutput {
   steps?: number;
   /** Scoring: log-likelihood of each choice. */
   scores?: number[];
+  /** Generation, ours: sum of the generated tokens' log-probabilities. */
+  logprob?: number;
 }
 
 export interface WorkerResult {
@@ -75,6 +83,9 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
   const t0 = performance.now();
   const backend = await loadBackend(spec.modelDir, {
     threads: spec.threads,
+    ...(spec.device ? { device: spec.device } : {}),
+    ...(spec.dtype ? { dtype: spec.dtype } : {}),
+    ...(spec.rowRemoval ? { rowRemoval: spec.rowRemoval } : {}),
     onRun: (e) => {
       if (recording && e.session === 'encoder') encoderRuns.push({ rows: e.rows, width: e.width, ms: e.ms });
     },
@@ -86,7 +97,7 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
     const batch = indices.map((i) => w.items[i]!);
     if (w.kind === 'generation') {
       const out = await backend.generate(batch.map((it) => ({ prompt: it.prompt, maxNewTokens: w.maxNewTokens, stop: it.stop })));
-      out.forEach((r, k) => (items[indices[k]!] = { id: batch[k]!.id, tokens: r.tokens, steps: r.tokens.length + (r.finishReason === 'eos' ? 1 : 0) }));
+      out.forEach((r, k) => (items[indices[k]!] = { id: batch[k]!.id, tokens: r.tokens, steps: r.tokens.length + (r.finishReason === 'eos' ? 1 : 0), logprob: r.logprobs.reduce((a, b) => a + b, 0) }));
     } else {
       const out = await backend.loglik(batch.map((it) => ({ context: it.prompt, continuations: it.choices! })));
       out.forEach((scores, k) => (items[indices[k]!] = { id: batch[k]!.id, scores }));
@@ -126,7 +137,7 @@ async function runReference(spec: WorkerSpec, w: Workload): Promise<WorkerResult
   const name = basename(spec.modelDir);
   const t0 = performance.now();
   const tokenizer = await AutoTokenizer.from_pretrained(name, { local_files_only: true });
-  const model = await AutoModelForSeq2SeqLM.from_pretrained(name, { local_files_only: true, dtype: 'fp32', device: 'cpu' });
+  const model = await AutoModelForSeq2SeqLM.from_pretrained(name, { local_files_only: true, dtype: spec.dtype ?? 'fp32', device: (spec.device ?? 'cpu') as 'cpu' | 'webgpu' });
   const loadSeconds = (performance.now() - t0) / 1000;
   const items: ItemOutput[] = [];
   // Measurement only: time the library's encoder session (it calls session.run once per encoder pass).

@@ -87,6 +87,9 @@ export interface RunEvent {
   /** Padded encoder length for the encoder; decoder positions fed for the decoder. */
   width: number;
   ms: number;
+  /** Inputs fed from host memory and outputs returned to it (the rest stayed on the device); decoder runs only. */
+  hostInputs?: string[];
+  hostOutputs?: string[];
 }
 
 /** What `loadBackend` takes besides the folder; every backend accepts the same options. */
@@ -94,11 +97,16 @@ export interface BackendOptions {
   /** Display name; defaults to the folder's name. */
   name?: string;
   dtype?: Dtype;
-  /** cpu | cuda[:N] (see src/backends/onnx/device.ts). */
+  /** cpu | webgpu | cuda[:N] | auto (see src/backends/onnx/device.ts). */
   device?: string;
   threads?: number;
   /** Profiling hook, called after every ONNX Runtime run; leave unset otherwise. */
   onRun?: (event: RunEvent) => void;
+  /**
+   * On a GPU: `gather` (default) copies the surviving rows of the device caches when a row finishes;
+   * `mask` keeps finished rows in the batch, fed padding. benchmarks/speed/gpu.ts measures both.
+   */
+  rowRemoval?: 'gather' | 'mask';
 }
 
 export interface ModelBackend {

@@ -1,3 +1,4 @@
+import type { DoctorReport } from '../backends/onnx/doctor.js';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
@@ -78,6 +79,8 @@ export const runRecordSchema = z.object({
     wallSeconds: z.number(),
     examplesPerSecond: z.number(),
     generatedTokensPerSecond: z.number().nullable(),
+    // Stored for people reading the record; nothing downstream depends on its inner fields.
+    environment: z.custom<DoctorReport>((v) => typeof v === 'object').nullable().optional(),
   }),
 });
 

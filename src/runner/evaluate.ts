@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import type { DoctorReport } from '../backends/onnx/doctor.js';
 import pLimit from 'p-limit';
 import type { PreparedBenchmark, PreparedItem } from '../benchmarks/adapter.js';
 import { getBenchmark } from '../benchmarks/registry.js';
@@ -47,6 +48,8 @@ export interface RunSettings {
   savePrompts?: boolean;
   /** Set by the SIGINT handler: no new batches start; in-flight ones finish and are written. */
   interrupt: { requested: boolean };
+  /** `flan-eval doctor --json` of this machine, stored in each record's runtime (null if it failed). */
+  environment?: DoctorReport | null;
 }
 
 export interface UnitOutcome {
@@ -225,6 +228,7 @@ export async function evaluateUnit(
       wallSeconds,
       examplesPerSecond: todo.length / Math.max(wallSeconds, 1e-9),
       generatedTokensPerSecond: unit.scoring === 'generate' ? generatedTokens / Math.max(wallSeconds, 1e-9) : null,
+      environment: settings.environment ?? null,
     },
   };
   await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 2)}\n`);

@@ -222,6 +222,6 @@ describe('model folders the backend cannot drive', () => {
   test('--device cuda without the CUDA provider stops with the install command instead of falling back to CPU', async () => {
     const msg = await loadError(dir, { device: 'cuda' });
     assert.match(msg, /--device cuda:0: the CUDA execution provider is not installed .* `ONNXRUNTIME_NODE_INSTALL=cuda12/);
-    assert.match(await loadError(dir, { device: 'gpu' }), /--device gpu: expected cpu, cuda or cuda:N/);
+    assert.match(await loadError(dir, { device: 'gpu' }), /--device gpu: expected cpu, webgpu, cuda, cuda:N or auto/);
   });
 });

@@ -280,7 +280,7 @@ describe('run: bad input gets one line and exit code 2', () => {
     ['--batch-size 0', ['--batch-size', '0'], /--batch-size must be a whole number of at least 1/],
     ['--shard 2/2', ['--shard', '2/2'], /--shard 2\/2: the index must be 0\.\.1/],
     ['--shard x', ['--shard', 'x'], /--shard x: expected i\/n/],
-    ['--device tpu', ['--device', 'tpu'], /--device tpu: expected cpu, cuda or cuda:N/],
+    ['--device tpu', ['--device', 'tpu'], /--device tpu: expected cpu, webgpu, cuda, cuda:N or auto/],
     ['--scoring loglik with --cot', ['--scoring', 'loglik', '--cot'], /--scoring loglik: .* loglik applies to MMLU direct/],
   ];
   for (const [name, extra, pattern] of cases) {

@@ -4,7 +4,8 @@ import { eosTokenIds, readModelFolder, type ModelFolder } from '../config.js';
 import { countModelParams } from '../params.js';
 import type { BackendInfo, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
 import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
-import { parseDevice, sessionOptions } from './device.js';
+import { resolveDevice, sessionOptions } from './device.js';
+import { webgpuBindingLimit } from './resident.js';
 import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from './greedy.js';
 import { onnxInfo } from './info.js';
 import { GRAPH } from './layout.js';
@@ -60,6 +61,8 @@ export class OnnxCausalBackend implements ModelBackend {
     /** Longest sequence the model's positions cover (gpt2's n_positions; max_position_embeddings), or null. */
     private readonly maxPositions: number | null,
     prefixReuse: boolean,
+    /** Largest tensor the device computes correctly (WebGPU; Infinity elsewhere). */
+    private readonly bindingLimit: number,
     private readonly onRun?: (event: RunEvent) => void,
   ) {
     this.names = cacheNames(session);
@@ -71,13 +74,14 @@ export class OnnxCausalBackend implements ModelBackend {
 
   static async load(opts: CausalOptions, folder?: ModelFolder): Promise<OnnxCausalBackend> {
     const dtype = opts.dtype ?? 'fp32';
-    const device = parseDevice(opts.device);
+    const device = await resolveDevice(opts.device);
     const model = folder ?? (await readModelFolder(opts.dir));
     const files = [...model.files];
     const { has, need } = graphFinder(opts.dir, dtype, files);
     // Current exports have one graph (model.onnx); older ones a merged decoder with use_cache_branch.
     const path = (await has(GRAPH.causal)) || !(await has(GRAPH.decoderMerged)) ? await need(GRAPH.causal) : await need(GRAPH.decoderMerged);
     const { options, threads } = sessionOptions(device, opts.threads);
+    const bindingLimit = device.kind === 'webgpu' ? await webgpuBindingLimit() : Number.POSITIVE_INFINITY;
     const tokenizer = await loadTokenizer(opts.dir);
     const session = await openSession(path, options, device);
     checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
@@ -86,7 +90,7 @@ export class OnnxCausalBackend implements ModelBackend {
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
     const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;
-    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, opts.onRun);
+    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, bindingLimit, opts.onRun);
   }
 
   encode(text: string): number[] {
@@ -182,12 +186,14 @@ export class OnnxCausalBackend implements ModelBackend {
       for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
     }
     const first = await this.start(contexts);
+    // This backend keeps its logits on the host (no device residency yet), so they are always present.
+    const firstLogits = first.logits!;
     const rowsOf: number[] = [];
     const targets: number[][] = [];
     continuations.forEach((conts, r) => conts.forEach((c) => (rowsOf.push(r), targets.push(c))));
-    const T0 = first.logits.dims[1]!;
+    const T0 = firstLogits.dims[1]!;
     const sums = targets.map((t, row) => {
-      const l = logitsRow(first.logits, rowsOf[row]!, T0 - 1);
+      const l = logitsRow(firstLogits, rowsOf[row]!, T0 - 1);
       return l[t[0]!]! - logSumExp(l);
     });
     const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
@@ -195,12 +201,13 @@ export class OnnxCausalBackend implements ModelBackend {
       const state = this.keepRows(first.state, longer.map((row) => rowsOf[row]!));
       const fed = longer.map((row) => targets[row]!.slice(0, -1));
       const out = await this.extend(state, fed, true);
-      const W = out.logits.dims[1]!;
+      const outLogits = out.logits!;
+      const W = outLogits.dims[1]!;
       longer.forEach((row, k) => {
         const t = targets[row]!;
         const n = t.length - 1;
         for (let j = 0; j < n; j++) {
-          const l = logitsRow(out.logits, k, W - n + j);
+          const l = logitsRow(outLogits, k, W - n + j);
           sums[row]! += l[t[j + 1]!]! - logSumExp(l);
         }
       });
@@ -265,7 +272,15 @@ export class OnnxCausalBackend implements ModelBackend {
     const B = tokens.length;
     const W = Math.max(...tokens.map((t) => t.length));
     const V = this.info.shape.vocab;
-    const chunk = all ? W : Math.max(1, Math.floor(LOGITS_BUDGET / (B * V * 4)));
+    // On WebGPU no tensor may exceed the buffer-binding limit (resident.ts): the logits [B, chunk, V] and
+    // the attention scores [B, heads, chunk, past + W] of a run are kept under it.
+    const S0 = state.mask[0]!.length;
+    const fits = (c: number) => B * c * V * 4 <= this.bindingLimit && B * this.info.shape.heads * c * (S0 + W) * 4 <= this.bindingLimit;
+    let chunk = all ? W : Math.max(1, Math.floor(LOGITS_BUDGET / (B * V * 4)));
+    while (!all && chunk > 1 && !fits(chunk)) chunk = Math.ceil(chunk / 2);
+    if (!fits(chunk)) {
+      throw new UsageError(`--device ${this.info.device}: ${B} row(s) of ${S0 + W} tokens need tensors over this GPU's ${(this.bindingLimit / 2 ** 20).toFixed(0)} MiB WebGPU buffer limit (they would be computed wrongly); use a smaller --batch-size, or --device cpu or cuda`);
+    }
     let cur = state;
     let logits: ort.Tensor | null = null;
     for (let from = 0; from < W; from += chunk) {
@@ -274,7 +289,7 @@ export class OnnxCausalBackend implements ModelBackend {
       const cols = tokens.map((t) => Array.from({ length: to - from }, (_, k) => t[from + k - (W - t.length)] ?? -1));
       const out = await this.run(cur, cols);
       cur = out.state;
-      logits = out.logits;
+      logits = out.logits!;
     }
     return { logits: logits!, state: cur };
   }

@@ -1,11 +1,17 @@
 import type ort from 'onnxruntime-node';
 import type { FinishReason, GenerationResult } from '../types.js';
 import { StopMatcher } from './stop.js';
+import type { Picked } from './resident.js';
 import { argmaxLogprob, logitsRow } from './tensors.js';
 
-/** Logits for each active row's next token ([rows, T, V]; the last position is read) and the state that produced them. */
+/**
+ * The state a step produced and, for each active row's next token, either the logits ([rows, T, V]; the
+ * last position is read on the host) or the token and its log-probability already picked on the device
+ * (device-resident decoding, see resident.ts).
+ */
 export interface StepOutput<S> {
-  logits: ort.Tensor;
+  logits?: ort.Tensor;
+  picked?: Picked;
   state: S;
 }
 
@@ -19,7 +25,7 @@ export interface GreedyArch<S> {
   /** Feed one token per active row; logits for the next. */
   step(state: S, tokens: number[]): Promise<StepOutput<S>>;
   /** The state restricted to `rows` (indices into the current rows, in that order). */
-  keepRows(state: S, rows: number[]): S;
+  keepRows(state: S, rows: number[]): S | Promise<S>;
 }
 
 export interface GreedyOptions {
@@ -60,9 +66,9 @@ export async function greedyGenerate<S>(
   for (;;) {
     const keep: number[] = [];
     const next: number[] = [];
-    const [, T, V] = out.logits.dims as [number, number, number];
+    const pick = nextToken(out);
     active.forEach((orig, row) => {
-      const { id, logprob } = argmaxLogprob(logitsRow(out.logits, row, T - 1), V);
+      const { id, logprob } = pick(row);
       if (opts.eos.has(id)) return finish(orig, 'eos');
       tokens[orig]!.push(id);
       logprobs[orig]!.push(logprob);
@@ -74,8 +80,16 @@ export async function greedyGenerate<S>(
       }
     });
     if (!keep.length) return results;
-    const state = keep.length < active.length ? arch.keepRows(out.state, keep) : out.state;
+    const state = keep.length < active.length ? await arch.keepRows(out.state, keep) : out.state;
     active = keep.map((row) => active[row]!);
     out = await arch.step(state, next);
   }
+}
+
+/** Row → next token and its log-probability: picked on the device, or the first maximum of the host logits. */
+function nextToken(out: StepOutput<unknown>): (row: number) => { id: number; logprob: number } {
+  const { picked, logits } = out;
+  if (picked) return (row) => ({ id: picked.ids[row]!, logprob: picked.logprobs[row]! });
+  const [, T, V] = logits!.dims as [number, number, number];
+  return (row) => argmaxLogprob(logitsRow(logits!, row, T - 1), V);
 }

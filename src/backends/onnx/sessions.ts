@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
-import type { DeviceSpec } from './device.js';
+import { deviceStartError, type DeviceSpec } from './device.js';
 
 export type DecoderSessions =
   | { kind: 'merged'; merged: ort.InferenceSession; kvType: 'float32' | 'float16'; /** Used for steps after the first when the export has it. */ withPast?: ort.InferenceSession }
@@ -12,8 +12,9 @@ export async function openSession(path: string, options: ort.InferenceSession.Se
     return await ort.InferenceSession.create(path, options);
   } catch (e) {
     const msg = String((e as Error)?.message ?? e).split('\n')[0];
-    if (device.kind === 'cuda' && /cuda|provider|cudnn|libcu/i.test(msg)) {
-      throw new UsageError(`--device ${device.label}: onnxruntime could not start the CUDA execution provider for ${path} (${msg}); check the CUDA 12 / cuDNN 9 install, or use --device cpu`);
+    const full = String((e as Error)?.message ?? e);
+    if ((device.kind === 'cuda' && /cuda|provider|cudnn|libcu/i.test(msg)) || (device.kind === 'webgpu' && /webgpu|adapter|dawn|vulkan/i.test(full))) {
+      throw deviceStartError(device, path, /adapter/i.test(full) ? 'No supported adapters' : msg);
     }
     throw new UsageError(`${path}: not a loadable ONNX model (${msg}); the file is corrupt or incomplete — download or export it again`);
   }

@@ -9,6 +9,7 @@ import { modelsCommand } from './models.js';
 import { promptsCommand } from './prompts.js';
 import { reportCommand } from './report.js';
 import { scoreCommand } from './score.js';
+import { doctorCommand } from './doctor.js';
 
 /**
  * Every subcommand, one file each. Add a new command here; the order is the order of `--help`.
@@ -24,4 +25,5 @@ export const commands: CommandModule<any, any>[] = [
   dataCommand,
   modelsCommand,
   makeTestModelCommand,
+  doctorCommand,
 ];

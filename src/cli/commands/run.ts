@@ -10,6 +10,8 @@ import { EXIT, UsageError } from '../../errors.js';
 import { resolveModel } from '../../models/resolve.js';
 import { evaluateUnit, modelSlug, type RunSettings, type RunUnit, type UnitOutcome } from '../../runner/evaluate.js';
 import { modelMeta } from '../../runner/model.js';
+import { parseDevice } from '../../backends/onnx/device.js';
+import { doctorInChild } from '../../backends/onnx/doctor.js';
 import { distributeNames } from '../../runner/selection.js';
 import { parseShard } from '../../runner/shard.js';
 import { loadSuite } from '../../runner/suite.js';
@@ -40,7 +42,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('suite', { type: 'string', description: 'run a declared suite: flan-heldout, nightly, or a JSON file' })
       .option('scoring', { choices: ['generate', 'loglik'], description: 'generate (default), or loglik: pick the MMLU option with the highest log-likelihood (direct only)' })
       .option('dtype', { choices: DTYPES, default: 'fp32', description: 'model file variant: fp32, fp16 (*_fp16), q8 (*_quantized), q4 (*_q4)' })
-      .option('device', { type: 'string', default: 'cpu', description: 'cpu, cuda or cuda:N (CUDA needs the opt-in install, see README)' })
+      .option('device', { type: 'string', default: 'cpu', description: 'cpu, webgpu, cuda, cuda:N or auto (CUDA, then WebGPU, then CPU; see README "GPUs")' })
       .option('threads', { type: 'string', requiresArg: true, description: 'intra-op threads (default: all cores)' })
       .option('batch-size', { type: 'string', requiresArg: true, default: 8, description: 'at most this many examples per batch (fewer where long prompts would exceed --max-memory)' })
       .option('max-memory', { type: 'string', description: `memory budget for the model and its batches, e.g. 6GB (default: ${DEFAULT_MEMORY_DESCRIPTION}, ${formatBytes(defaultMemoryBudget())} here)` })
@@ -65,6 +67,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     const maxNewTokens = wholeNumber(argv.maxNewTokens, '--max-new-tokens', 1);
     const scoring = (argv.scoring as ScoringMode | undefined) ?? 'generate';
     const shard = parseShard(argv.shard as string | undefined);
+    parseDevice(argv.device as string); // a bad --device fails before any data is read
     const names = (argv.benchmarks as string[] | undefined) ?? [];
 
     let units: RunUnit[];
@@ -105,6 +108,8 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     };
     process.on('SIGINT', onSigint);
     const settings: RunSettings = { dataDir: flags.dataDir, outDir: String(argv.out), batchSize, maxMemory, concurrency, shard, quiet: argv.quiet === true, savePrompts: argv.savePrompts === true, interrupt };
+    // The machine's devices, for the run records; probed in a child process while the data is prepared.
+    const environment = doctorInChild();
     const outcomes: UnitOutcome[] = [];
     if (argv.download) {
       const benchmarks = [...new Set(units.map((u) => u.benchmark))];
@@ -123,6 +128,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       // Prepare every unit's prompts before loading any model, so bad data or flags fail in seconds.
       const prepared = new Map<RunUnit, PreparedBenchmark>();
       for (const u of units) prepared.set(u, await getBenchmark(u.benchmark).prepare(flags.dataDir, u.format, u.selection));
+      settings.environment = await environment;
       // Expected tasks whose files are missing: named now, recorded in each record (marked partial).
       const missing = checkCoverage([...prepared].map(([unit, p]) => ({ unit, prepared: p })), await loadPins(), flags.dataDir, argv.strict === true);
       for (const u of units) if (missing.get(u)?.length) u.missingTasks = missing.get(u)!;

@@ -24,6 +24,11 @@ export const TEST_MODEL_SHAPES = {
     tokenizer: { pieces: 31997, extraIds: 100 },
     config: { d_model: 512, d_kv: 64, d_ff: 1024, num_layers: 8, num_decoder_layers: 8, num_heads: 6 },
   },
+  // GPU speed measurements (scripts/device/gpu-speed.sh): the 250M model's dimensions.
+  'flan-t5-base': {
+    tokenizer: { pieces: 31997, extraIds: 100 },
+    config: { d_model: 768, d_kv: 64, d_ff: 2048, num_layers: 12, num_decoder_layers: 12, num_heads: 12 },
+  },
 } as const;
 export type TestModelShape = keyof typeof TEST_MODEL_SHAPES;
 
