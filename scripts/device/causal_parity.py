@@ -3,9 +3,9 @@
 Like t5_parity.py: runs where PyTorch and transformers are installed (the lent GPU machine; not CI). Reads
 the random weights from onnx/model.onnx, loads them into LlamaForCausalLM / Qwen2ForCausalLM /
 GPT2LMHeadModel, and compares greedy generation and log-likelihoods with what flan-eval's ONNX backend
-produced (make-causal-parity-input.js). NOT YET RUN: the session that wrote it had no GPU machine.
+produced (make-parity-input.js). NOT YET RUN: the session that wrote it had no GPU machine.
 
-    node dist/scripts/device/make-causal-parity-input.js <model-dir> parity.json
+    node dist/scripts/device/make-parity-input.js <model-dir> parity.json
     python3 scripts/device/causal_parity.py <model-dir> parity.json
 """
 import json

@@ -1,30 +1,29 @@
 /**
- * Writes the input of t5_parity.py: for a set of prompts, the token ids our tokenizer gives and the greedy
- * continuation (tokens and per-step log-probabilities) our ONNX backend produces on a make-test-model
- * model. t5_parity.py then rebuilds the same weights in Hugging Face transformers' PyTorch T5 — an
- * implementation that shares no code with ours or with the ONNX graph — and checks it agrees.
+ * Writes the input of t5_parity.py and causal_parity.py: for a set of prompts, the token ids our tokenizer
+ * gives, the greedy continuation (tokens and per-step log-probabilities) our ONNX backend produces on a
+ * make-test-model model (at batch 8, so decoder-only models run left-padded), and log-likelihoods of fixed
+ * continuations. The Python scripts rebuild the same weights in Hugging Face transformers' PyTorch models
+ * (T5ForConditionalGeneration; LlamaForCausalLM / Qwen2ForCausalLM / GPT2LMHeadModel) — implementations that
+ * share no code with ours or with the ONNX graph — and check they agree.
  *
  *   node dist/scripts/device/make-parity-input.js <model-dir> <out.json>
  */
 import { writeFile } from 'node:fs/promises';
-import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
+import { loadBackend } from '../../src/backends/load.js';
+import type { OnnxCausalBackend } from '../../src/backends/onnx/causal.js';
+import type { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
+import { SAMPLE_PROMPTS } from '../../test/helpers/reference.js';
 
-const PROMPTS = [
-  'The following are multiple choice questions (with answers) about algebra.\n\nQ: What is 2+2?\n(A) 3 (B) 4 (C) 5 (D) 6\nA:',
-  'Q: Is the following sentence plausible? "The man sold his book."\nA: Let\'s think step by step.',
-  'answer',
-  'Question: Janet has 3 apples and buys 5 more. How many apples does she have?\nStep-by-Step Answer:',
-  'What is the color of the ball? Options: red, blue, green, yellow, black, white, orange, purple, brown and gray.',
-  'yes or no',
-  'The following are multiple choice questions (with answers) about computer science. Which of the following best describes a function?',
-  `${'the history of science and the study of mathematics '.repeat(40)}Q: x\nA:`,
-];
+// The sample prompts, the last one made longer than T5's 128-token relative-attention bucket distance.
+const PROMPTS = [...SAMPLE_PROMPTS.slice(0, -1), `${'the history of science and the study of mathematics '.repeat(40)}${SAMPLE_PROMPTS.at(-1)!}`];
+const CONTINUATIONS = [[5, 6, 7], [105, 36, 12]];
 
 const [dir, out] = process.argv.slice(2);
 if (!dir || !out) throw new Error('usage: make-parity-input.js <model-dir> <out.json>');
-const backend = await OnnxSeq2SeqBackend.load({ dir });
+const backend = (await loadBackend(dir)) as OnnxSeq2SeqBackend | OnnxCausalBackend;
 const inputs = PROMPTS.map((p) => backend.encode(p));
 const results = await backend.generateTokens(inputs, inputs.map(() => 24), inputs.map(() => []));
-const scores = await backend.loglikTokens(inputs, inputs.map(() => [[5, 6, 7], [105, 36, 12]]));
-await writeFile(out, JSON.stringify({ maxNewTokens: 24, cases: inputs.map((ids, i) => ({ ids, tokens: results[i]!.tokens, logprobs: results[i]!.logprobs, finish: results[i]!.finishReason, loglik: scores[i] })) }));
+const scores = await backend.loglikTokens(inputs, inputs.map(() => CONTINUATIONS));
+const cases = inputs.map((ids, i) => ({ ids, tokens: results[i]!.tokens, logprobs: results[i]!.logprobs, finish: results[i]!.finishReason, loglik: scores[i] }));
+await writeFile(out, JSON.stringify({ arch: backend.info.arch, maxNewTokens: 24, continuations: CONTINUATIONS, cases }));
 await backend.dispose();
