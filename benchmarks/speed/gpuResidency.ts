@@ -7,7 +7,9 @@
  *   node dist/benchmarks/speed/gpuResidency.js <model-dir> [--prompts 8] [--max-new-tokens 32] [--row-removal gather|mask]
  */
 import { parseArgs } from 'node:util';
-import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
+import { loadBackend } from '../../src/backends/load.js';
+import type { OnnxCausalBackend } from '../../src/backends/onnx/causal.js';
+import type { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
 import type { RunEvent } from '../../src/backends/types.js';
 
 const { positionals, values } = parseArgs({
@@ -17,7 +19,8 @@ const { positionals, values } = parseArgs({
 const dir = positionals[0];
 if (!dir) throw new Error('usage: gpuResidency.js <model-dir> [--prompts N] [--max-new-tokens N]');
 const events: RunEvent[] = [];
-const backend = await OnnxSeq2SeqBackend.load({ dir, device: 'webgpu', rowRemoval: values['row-removal'] as 'gather' | 'mask', onRun: (e) => events.push(e) });
+// A T5 or a decoder-only (llama, qwen2, gpt2) folder: both backends keep their caches on the device.
+const backend = (await loadBackend(dir, { device: 'webgpu', rowRemoval: values['row-removal'] as 'gather' | 'mask', onRun: (e) => events.push(e) })) as OnnxSeq2SeqBackend | OnnxCausalBackend;
 const n = Number(values.prompts);
 const prompts = Array.from({ length: n }, (_, i) => backend.encode(`Question ${i}: ${'the study of science and history '.repeat(4 + 3 * i)}Answer:`));
 const budget = prompts.map((_, i) => Math.max(1, Math.round((Number(values['max-new-tokens']) * (i + 1)) / n)));
@@ -30,7 +33,8 @@ for (const e of steps) {
   kinds.set(key, (kinds.get(key) ?? 0) + 1);
 }
 const generated = out.reduce((a, r) => a + r.tokens.length, 0);
-// Self-attention cache after the last step plus the cross-attention cache, all rows, as the device held it.
+// T5: self-attention cache after the last step plus the cross-attention cache; decoder-only: the past
+// over prompt and continuation. Either way layers × K,V × (prompt + new tokens) per row, on the device.
 const maxPrompt = Math.max(...prompts.map((p) => p.length));
 const kvBytes = s.layers * 2 * s.kvHeads * s.headDim * s.bytesPerElement * n * (Math.max(...budget) + maxPrompt);
 process.stdout.write(

@@ -98,6 +98,41 @@ describe('--device webgpu (fp32 test model): the same predictions as the CPU', {
     }
   });
 
+  test('decoder-only device-resident decoding: caches stay on the device, only ids / mask / positions go in; gather and row masking give the CPU tokens; every device tensor released', async () => {
+    const { OnnxCausalBackend } = await import('../../src/backends/onnx/causal.js');
+    for (const arch of ['llama', 'qwen2', 'gpt2'] as const) {
+      const dir = await causalTestModelDir(arch);
+      const events: RunEvent[] = [];
+      const cpu = await OnnxCausalBackend.load({ dir });
+      const gather = await OnnxCausalBackend.load({ dir, device: 'webgpu', onRun: (e) => events.push(e) });
+      const mask = await OnnxCausalBackend.load({ dir, device: 'webgpu', rowRemoval: 'mask' });
+      const prompts = SAMPLE_PROMPTS.slice(0, 5).map((p) => cpu.encode(p));
+      // Different budgets, so rows finish at different steps and leave the batch.
+      const budget = prompts.map((_, i) => 2 + 4 * i);
+      const expected = await cpu.generateTokens(prompts, budget, prompts.map(() => []));
+      for (const backend of [gather, mask]) {
+        const got = await backend.generateTokens(prompts, budget, prompts.map(() => []));
+        got.forEach((r, i) => {
+          assert.deepEqual(r.tokens, expected[i]!.tokens, `${arch} prompt ${i}`);
+          r.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - expected[i]!.logprobs[j]!) < 1e-3, `${arch} prompt ${i} step ${j}`));
+        });
+        assert.equal(backend.deviceTensorsHeld, 0, `${arch}: the batch released every device tensor it made`);
+      }
+      assert.ok(events.length > 10);
+      for (const e of events) assert.deepEqual(e.hostOutputs, [], `${arch}: no output (logits, present caches) is copied to the host`);
+      // The first run starts from a zero-length past made on the host; every later run is fed its cache from the device.
+      const fedFromHost = (e: RunEvent) => e.hostInputs!.filter((n) => !['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch'].includes(n));
+      assert.ok(fedFromHost(events[0]!).length > 0, 'the check sees host-fed caches when there are some');
+      for (const e of events.slice(1)) assert.deepEqual(fedFromHost(e), [], `${arch}: only ids, mask and positions go in`);
+      const scoring = [{ context: SAMPLE_PROMPTS[1]!, continuations: [' (A)', ' b c d', ' b c'] }, { context: SAMPLE_PROMPTS[2]!, continuations: [' yes'] }];
+      const [la, lb] = [await cpu.loglik(scoring), await gather.loglik(scoring)];
+      la.flat().forEach((v, k) => assert.ok(Math.abs(v - lb.flat()[k]!) < 1e-3, `${arch} continuation ${k}: ${v} vs ${lb.flat()[k]}`));
+      assert.equal(gather.deviceTensorsHeld, 0, `${arch}: scoring released every device tensor it made`);
+      assert.equal(gather.prefixStats.computed, 0, 'no prefix cache on a device (README "GPUs")');
+      await Promise.all([cpu.dispose(), gather.dispose(), mask.dispose()]);
+    }
+  });
+
   test('run --device webgpu writes the CPU run\'s predictions and records the device and the doctor report', async () => {
     const model = await testModelDir('tiny', 1);
     const outs = { cpu: await tempDir(), webgpu: await tempDir() };

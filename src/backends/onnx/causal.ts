@@ -5,7 +5,7 @@ import { countModelParams } from '../params.js';
 import type { BackendInfo, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
 import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
 import { resolveDevice, sessionOptions } from './device.js';
-import { webgpuBindingLimit } from './resident.js';
+import { DeviceResidency, hostNames, isResident, webgpuBindingLimit } from './resident.js';
 import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from './greedy.js';
 import { onnxInfo } from './info.js';
 import { GRAPH } from './layout.js';
@@ -29,6 +29,11 @@ export interface CausalState {
   past: Feeds;
   mask: Uint8Array[];
   next: number[];
+  /**
+   * Row masking on a device (`rowRemoval: 'mask'`): the rows of the tensors still generating, in the
+   * driver's order; finished rows stay in the tensors, fed padding, their outputs ignored. Absent: all.
+   */
+  live?: number[];
 }
 
 export interface CausalOptions extends OnnxBackendOptions {
@@ -63,10 +68,15 @@ export class OnnxCausalBackend implements ModelBackend {
     prefixReuse: boolean,
     /** Largest tensor the device computes correctly (WebGPU; Infinity elsewhere). */
     private readonly bindingLimit: number,
+    /** On a GPU provider: keeps caches and logits on the device (resident.ts); null on the CPU. */
+    private readonly resident: DeviceResidency | null,
     private readonly onRun?: (event: RunEvent) => void,
   ) {
     this.names = cacheNames(session);
-    this.prefixes = prefixReuse ? new PrefixCache() : null;
+    // Prefix caches are kept at batch 1 and spliced into batch tensors on the host (stateFromPrefixes);
+    // device caches never come to the host, so on a GPU provider every prompt is read whole. The
+    // outputs are the same either way (prefix reuse never changes them, see test/backends/onnxCausal).
+    this.prefixes = prefixReuse && !resident ? new PrefixCache() : null;
     this.kv = kvType(session, this.names.past[0]!);
   }
 
@@ -80,7 +90,10 @@ export class OnnxCausalBackend implements ModelBackend {
     const { has, need } = graphFinder(opts.dir, dtype, files);
     // Current exports have one graph (model.onnx); older ones a merged decoder with use_cache_branch.
     const path = (await has(GRAPH.causal)) || !(await has(GRAPH.decoderMerged)) ? await need(GRAPH.causal) : await need(GRAPH.decoderMerged);
-    const { options, threads } = sessionOptions(device, opts.threads);
+    const resident = isResident(device) ? new DeviceResidency(device, opts.rowRemoval) : null;
+    const so = sessionOptions(device, opts.threads);
+    const threads = so.threads;
+    const options = resident ? resident.outputsOnDevice(so.options) : so.options;
     const bindingLimit = device.kind === 'webgpu' ? await webgpuBindingLimit() : Number.POSITIVE_INFINITY;
     const tokenizer = await loadTokenizer(opts.dir);
     const session = await openSession(path, options, device);
@@ -90,7 +103,7 @@ export class OnnxCausalBackend implements ModelBackend {
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
     const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;
-    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, bindingLimit, opts.onRun);
+    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, bindingLimit, resident, opts.onRun);
   }
 
   encode(text: string): number[] {
@@ -99,6 +112,11 @@ export class OnnxCausalBackend implements ModelBackend {
 
   countTokens(texts: readonly string[]): number[] {
     return texts.map((t) => this.encode(t).length);
+  }
+
+  /** Device tensors held between batches (0 unless a batch leaked some); tests check it. */
+  get deviceTensorsHeld(): number {
+    return this.resident?.held ?? 0;
   }
 
   /** Prefix-cache counters (tests and the speed benchmark read them). */
@@ -120,12 +138,46 @@ export class OnnxCausalBackend implements ModelBackend {
   }
 
   async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
-    const arch: GreedyArch<CausalState> = {
-      prefill: (rows) => this.start(rows),
-      step: (state, tokens) => this.extend(state, tokens.map((t) => [t]), false),
-      keepRows: (state, rows) => this.keepRows(state, rows),
-    };
-    return greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.eos), decode: (ids) => this.tokenizer.decode(ids) });
+    const r = this.resident;
+    // On a device the next tokens are picked there (resident.ts) and only they come back.
+    const arch: GreedyArch<CausalState> = !r
+      ? {
+          prefill: (rows) => this.start(rows),
+          step: (state, tokens) => this.extend(state, tokens.map((t) => [t]), false),
+          keepRows: (state, rows) => this.keepRows(state, rows),
+        }
+      : {
+          prefill: async (rows) => {
+            const out = await this.start(rows);
+            const state = r.rowRemoval === 'mask' ? { ...out.state, live: rows.map((_, i) => i) } : out.state;
+            return { picked: await r.pick(out.logits!), state };
+          },
+          step: (state, tokens) => this.deviceStep(r, state, tokens),
+          keepRows: (state, rows) => (state.live ? { ...state, live: rows.map((k) => state.live![k]!) } : this.keepRows(state, rows)),
+        };
+    try {
+      return await greedyGenerate(arch, prompts, maxNewTokens, stops, { eos: new Set(this.eos), decode: (ids) => this.tokenizer.decode(ids) });
+    } finally {
+      r?.releaseAll();
+    }
+  }
+
+  /**
+   * One generation step on a device: the caches stay there and only each live row's next token and its
+   * log-probability come back. Under row masking, finished rows read padding and their picks are dropped.
+   */
+  private async deviceStep(r: DeviceResidency, state: CausalState, tokens: number[]): Promise<StepOutput<CausalState>> {
+    const live = state.live;
+    let cols = tokens.map((t) => [t]);
+    if (live) {
+      cols = state.next.map(() => [-1]);
+      live.forEach((row, k) => (cols[row] = [tokens[k]!]));
+    }
+    const out = await this.extend(state, cols, false);
+    const picked = await r.pick(out.logits!);
+    const next = { ...out.state, ...(live ? { live } : {}) };
+    if (!live) return { picked, state: next };
+    return { picked: { ids: live.map((row) => picked.ids[row]!), logprobs: live.map((row) => picked.logprobs[row]!) }, state: next };
   }
 
   /**
@@ -185,32 +237,44 @@ export class OnnxCausalBackend implements ModelBackend {
     for (const [i, conts] of continuations.entries()) {
       for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
     }
+    try {
+      return await this.scoreTokens(contexts, continuations);
+    } finally {
+      this.resident?.releaseAll();
+    }
+  }
+
+  /**
+   * The scoring behind loglikTokens. Every log-probability is read at (row, position, token) of some
+   * logits: on the host directly, on a device by resident.ts's score graph, so only those come back.
+   */
+  private async scoreTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
+    const r = this.resident;
+    const logprobs = async (logits: ort.Tensor, at: (readonly [number, number, number])[][]): Promise<number[]> => {
+      if (r) return (await r.score(logits, at)).map((s) => s.reduce((a, b) => a + b, 0));
+      return at.map((a) => a.reduce((sum, [row, pos, tok]) => {
+        const l = logitsRow(logits, row, pos);
+        return sum + l[tok]! - logSumExp(l);
+      }, 0));
+    };
     const first = await this.start(contexts);
-    // This backend keeps its logits on the host (no device residency yet), so they are always present.
-    const firstLogits = first.logits!;
     const rowsOf: number[] = [];
     const targets: number[][] = [];
-    continuations.forEach((conts, r) => conts.forEach((c) => (rowsOf.push(r), targets.push(c))));
-    const T0 = firstLogits.dims[1]!;
-    const sums = targets.map((t, row) => {
-      const l = logitsRow(firstLogits, rowsOf[row]!, T0 - 1);
-      return l[t[0]!]! - logSumExp(l);
-    });
+    continuations.forEach((conts, c) => conts.forEach((t) => (rowsOf.push(c), targets.push(t))));
+    const T0 = first.logits!.dims[1]!;
+    const sums = await logprobs(first.logits!, targets.map((t, row) => [[rowsOf[row]!, T0 - 1, t[0]!] as const]));
     const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
     if (longer.length) {
-      const state = this.keepRows(first.state, longer.map((row) => rowsOf[row]!));
+      const state = await this.keepRows(first.state, longer.map((row) => rowsOf[row]!));
       const fed = longer.map((row) => targets[row]!.slice(0, -1));
       const out = await this.extend(state, fed, true);
-      const outLogits = out.logits!;
-      const W = outLogits.dims[1]!;
-      longer.forEach((row, k) => {
+      const W = out.logits!.dims[1]!;
+      const at = longer.map((row, k) => {
         const t = targets[row]!;
         const n = t.length - 1;
-        for (let j = 0; j < n; j++) {
-          const l = logitsRow(outLogits, k, W - n + j);
-          sums[row]! += l[t[j + 1]!]! - logSumExp(l);
-        }
+        return t.slice(1).map((tok, j) => [k, W - n + j, tok] as const);
       });
+      (await logprobs(out.logits!, at)).forEach((s, k) => (sums[longer[k]!]! += s));
     }
     const scores: number[][] = continuations.map(() => []);
     sums.forEach((sum, row) => scores[rowsOf[row]!]!.push(sum));
@@ -289,6 +353,7 @@ export class OnnxCausalBackend implements ModelBackend {
       const cols = tokens.map((t) => Array.from({ length: to - from }, (_, k) => t[from + k - (W - t.length)] ?? -1));
       const out = await this.run(cur, cols);
       cur = out.state;
+      this.resident?.release(logits); // an earlier chunk's: only the last chunk's are returned
       logits = out.logits!;
     }
     return { logits: logits!, state: cur };
@@ -325,20 +390,30 @@ export class OnnxCausalBackend implements ModelBackend {
     if (inputs.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', pos, [B, T]);
     if (inputs.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
     const t0 = this.onRun ? performance.now() : 0;
-    const out = await this.session.run(feeds);
-    this.onRun?.({ session: 'decoder', rows: B, width: T, ms: performance.now() - t0 });
+    // On a device every output is fetched (onnxruntime-node 1.30 fails a later run when only some
+    // gpu-buffer outputs are), kept there, and tracked; the cache fed in is superseded and released.
+    const r = this.resident;
+    const out = r ? r.track(await this.session.run(feeds)) : await this.session.run(feeds);
+    r?.release(state.past);
+    this.onRun?.({ session: 'decoder', rows: B, width: T, ms: performance.now() - t0, hostInputs: hostNames(feeds), hostOutputs: hostNames(out) });
     const past: Feeds = {};
     for (const name of this.names.present) past[this.names.pastOf(name)] = out[name]!;
     return { logits: out.logits!, state: { past, mask, next } };
   }
 
-  private keepRows(state: CausalState, rows: number[]): CausalState {
-    const past: Feeds = {};
-    for (const [k, t] of Object.entries(state.past)) past[k] = takeRows(t, rows);
+  /**
+   * The state restricted to `rows` (in that order; scoring repeats rows): host copies on the CPU, a
+   * gather on the device otherwise (resident.ts), so finished rows leave without the caches moving.
+   */
+  private async keepRows(state: CausalState, rows: number[]): Promise<CausalState> {
+    let past: Feeds = {};
+    if (this.resident) past = await this.resident.keepRows(state.past, rows);
+    else for (const [k, t] of Object.entries(state.past)) past[k] = takeRows(t, rows);
     return { past, mask: rows.map((r) => state.mask[r]!), next: rows.map((r) => state.next[r]!) };
   }
 
   async dispose(): Promise<void> {
+    await this.resident?.dispose();
     await this.session.release();
   }
 }

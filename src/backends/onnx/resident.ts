@@ -259,3 +259,8 @@ export class DeviceResidency {
 export function isResident(device: DeviceSpec): boolean {
   return device.kind !== 'cpu';
 }
+
+/** Names of the tensors held in host memory (the profiling hook reports them: the rest stayed on the device). */
+export function hostNames(f: Feeds): string[] {
+  return Object.keys(f).filter((n) => f[n]!.location === 'cpu');
+}

@@ -11,7 +11,7 @@ import { resolveModelFiles, type ModelFiles, type Seq2SeqConfig } from './modelF
 import { checkSession, type DecoderSessions, kvType, openSession } from './sessions.js';
 import { lengthGroups } from '../padding.js';
 import { stackRows } from './encoderGroups.js';
-import { DeviceResidency, isResident } from './resident.js';
+import { DeviceResidency, hostNames, isResident } from './resident.js';
 import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
@@ -352,10 +352,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
         out = Object.fromEntries(names.map((n) => [n, out[n]!]));
       }
     }
-    if (this.onRun) {
-      const onHost = (f: Feeds) => Object.keys(f).filter((n) => f[n]!.location === 'cpu');
-      this.onRun({ ...event, ms: performance.now() - t0, hostInputs: onHost(feeds), hostOutputs: onHost(out) });
-    }
+    this.onRun?.({ ...event, ms: performance.now() - t0, hostInputs: hostNames(feeds), hostOutputs: hostNames(out) });
     return out;
   }
 
