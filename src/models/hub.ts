@@ -10,7 +10,7 @@ import { checkHubId, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest
 import { readOnnxSummary } from './onnxParams.js';
 import { readModelFolder, type ModelFolder } from '../backends/config.js';
 import { causalModelParams, countModelParams, seq2seqSharedEmbedding } from '../backends/params.js';
-import { isCausalType } from '../backends/archs.js';
+import { modelFamily } from '../backends/archs.js';
 
 /**
  * `models pull`: fetch the files of one ONNX export (docs/protocol.md §6) from the Hugging Face Hub's
@@ -142,10 +142,13 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   try {
     // config.json first and alone: a wrong id, revision or token then fails once, with one clear message.
     await get('config.json', true);
-    await settleAll([...REQUIRED.slice(1).map((p) => get(p, true)), ...OPTIONAL.map((p) => get(p, false))]);
     const configFile = staged.get('config.json')?.tmp ?? join(dir, 'config.json');
-    const config = parseJson(await readText(configFile), `${id}/config.json`) as Record<string, unknown> | null;
-    if (isCausalType(String(config?.model_type))) {
+    const config = parseJson(await readText(configFile), `${id}/config.json`);
+    if (!config || typeof config !== 'object' || Array.isArray(config)) throw new UsageError(`${id}/config.json: expected a JSON object; this is not a model export`);
+    // Its model_type says which graphs to ask for; an unsupported one fails here, before any other download.
+    const family = modelFamily(config as Record<string, unknown>, `${id}/config.json`);
+    await settleAll([...REQUIRED.slice(1).map((p) => get(p, true)), ...OPTIONAL.map((p) => get(p, false))]);
+    if (family === 'causal') {
       // An earlier pull of this dtype already learnt which graph the export has: its file is checked first.
       const graph = await causalGraph(get, { id, revision, dtype }, opts.force ? undefined : old?.dtypes[dtype]?.decoders[0]);
       await checkOnnx(graph);

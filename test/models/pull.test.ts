@@ -257,6 +257,15 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     assert.equal(noFp16.code, 2);
     assert.match(noFp16.stderr, /test-org\/tiny-t5@main has no onnx\/encoder_model_fp16\.onnx \(HTTP 404\): it is not an ONNX export for --dtype fp16/);
 
+    // config.json decides the graphs: a model_type flan-eval does not drive fails before anything else is fetched.
+    server.routes.set('/test-org/bert/resolve/main/config.json', { kind: 'body', body: Buffer.from(JSON.stringify({ model_type: 'bert' })) });
+    const hitsBefore = server.hits.length;
+    const bert = await runCli(['models', 'pull', 'test-org/bert'], { env: env() });
+    assert.equal(bert.code, 2);
+    assert.match(bert.stderr.trim().split('\n').pop()!, /^flan-eval: test-org\/bert\/config\.json: model_type "bert" is not supported; flan-eval drives t5, mt5, llama, qwen2, gpt2 exports$/);
+    assert.deepEqual(server.hits.slice(hitsBefore).map((h) => h.url), ['/test-org/bert/resolve/main/config.json']);
+    assert.deepEqual(await files(join(cache, 'models', 'test-org--bert')), []);
+
     server.routes.set('/test-org/gated/resolve/main/config.json', { kind: 'status', status: 401 });
     const gated = await runCli(['models', 'pull', 'test-org/gated'], { env: env() });
     assert.equal(gated.code, 2);
