@@ -1,12 +1,8 @@
-import { UsageError } from '../errors.js';
+import { modelFamily } from './archs.js';
 import { readModelFolder } from './config.js';
 import { OnnxCausalBackend } from './onnx/causal.js';
 import { OnnxSeq2SeqBackend } from './onnx/seq2seq.js';
 import type { BackendOptions, ModelBackend } from './types.js';
-
-/** Architectures flan-eval drives, by config.json `model_type` (as Transformers.js and lm-eval dispatch). */
-export const SEQ2SEQ_TYPES = ['t5', 'mt5'] as const;
-export const CAUSAL_TYPES = ['llama', 'qwen2', 'gpt2'] as const;
 
 /**
  * The one place a backend is constructed: read `dir`/config.json and pick the backend by `model_type`
@@ -14,10 +10,6 @@ export const CAUSAL_TYPES = ['llama', 'qwen2', 'gpt2'] as const;
  */
 export async function loadBackend(dir: string, options: BackendOptions = {}): Promise<ModelBackend> {
   const folder = await readModelFolder(dir);
-  const type = folder.modelType;
-  if ((SEQ2SEQ_TYPES as readonly string[]).includes(type) || (folder.config.is_encoder_decoder === true && type === 'unknown')) {
-    return OnnxSeq2SeqBackend.load({ dir, ...options }, folder);
-  }
-  if ((CAUSAL_TYPES as readonly string[]).includes(type)) return OnnxCausalBackend.load({ dir, ...options }, folder);
-  throw new UsageError(`${folder.configPath}: model_type "${type}" is not supported; flan-eval drives ${[...SEQ2SEQ_TYPES, ...CAUSAL_TYPES].join(', ')} exports`);
+  if (modelFamily(folder.config, folder.configPath) === 'seq2seq') return OnnxSeq2SeqBackend.load({ dir, ...options }, folder);
+  return OnnxCausalBackend.load({ dir, ...options }, folder);
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readOnnxSummary } from '../models/onnxParams.js';
-import type { ModelFolder } from './config.js';
+import { modelShape, type ModelFolder } from './config.js';
 import { GRAPH } from './onnx/layout.js';
 
 /**
@@ -36,4 +36,13 @@ export async function countModelParams(folder: ModelFolder, files: readonly stri
 /** The token embedding (vocab_size × d_model) that both files of an encoder-decoder export store. */
 export function seq2seqSharedEmbedding(config: { vocabSize: number; dModel: number | null }): number {
   return config.dModel ? config.vocabSize * config.dModel : 0;
+}
+
+/**
+ * The count of a decoder-only export's graph files, with the tied-embedding rule sized from its config.json
+ * (vocab × hidden). The causal backend (run records) and `models pull` (the manifest) both call this.
+ */
+export function causalModelParams(folder: ModelFolder, files: readonly string[]): Promise<number> {
+  const { vocab, hidden } = modelShape(folder, 'fp32');
+  return countModelParams(folder, files, { vocab, hidden });
 }

@@ -32,7 +32,8 @@ const ManifestSchema = z.object({
   dtypes: z.record(
     z.string(),
     z.object({
-      encoder: z.string(),
+      /** Absent for a decoder-only export, whose one graph (onnx/model.onnx) is its decoder. */
+      encoder: z.string().optional(),
       decoders: z.array(z.string()),
       params: z.number().int().nonnegative(),
     }),
@@ -83,7 +84,7 @@ export interface CachedModel {
   commit?: string;
   dir: string;
   dtypes: ModelDtype[];
-  /** Parameters of the export (initializer elements of encoder + decoder), from the first dtype pulled. */
+  /** Parameters of the export (countModelParams over the graphs that run), from the first dtype pulled. */
   params: number;
   /** Bytes of all files of the model folder. */
   bytes: number;

@@ -4,12 +4,13 @@ import { discardStaged, downloadToTemp, placeStaged, type Staged } from '../net/
 import { DownloadError } from '../net/errors.js';
 import type { Progress } from '../net/progress.js';
 import type { NetSettings } from '../net/settings.js';
-import { exists, sha256File } from '../util/fs.js';
+import { exists, parseJson, readText, sha256File } from '../util/fs.js';
 import { GRAPH, onnxFile } from '../backends/onnx/layout.js';
 import { checkHubId, MANIFEST_FORMAT, modelCacheDir, readManifest, writeManifest, type Manifest, type ModelDtype } from './cache.js';
 import { readOnnxSummary } from './onnxParams.js';
-import { readModelFolder } from '../backends/config.js';
-import { countModelParams, seq2seqSharedEmbedding } from '../backends/params.js';
+import { readModelFolder, type ModelFolder } from '../backends/config.js';
+import { causalModelParams, countModelParams, seq2seqSharedEmbedding } from '../backends/params.js';
+import { modelFamily } from '../backends/archs.js';
 
 /**
  * `models pull`: fetch the files of one ONNX export (docs/protocol.md §6) from the Hugging Face Hub's
@@ -18,10 +19,12 @@ import { countModelParams, seq2seqSharedEmbedding } from '../backends/params.js'
  * - endpoint: `$HF_ENDPOINT` (a mirror, or a test server), else https://huggingface.co;
  * - `$HF_TOKEN`, when set, is sent as `Authorization: Bearer …` to the endpoint only (never to the CDN
  *   the Hub redirects large files to);
- * - the files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional),
- *   the encoder-decoder graphs of the dtype (src/backends/onnx/layout.ts): encoder_model and
- *   decoder_model_merged — or, when the export has no merged decoder (404), decoder_model +
- *   decoder_with_past_model; plus any external-data files the ONNX graphs name;
+ * - the files: config.json (read first: its `model_type` says which graphs to ask for), tokenizer.json,
+ *   tokenizer_config.json, generation_config.json (optional), and the graphs of the dtype
+ *   (src/backends/onnx/layout.ts): for an encoder-decoder export, encoder_model and decoder_model_merged —
+ *   or, when the export has no merged decoder (404), decoder_model + decoder_with_past_model; for a
+ *   decoder-only one (llama, qwen2, gpt2), model — or, in older exports without it, decoder_model_merged,
+ *   as the causal backend falls back; plus any external-data files the ONNX graphs name;
  * - integrity: every ONNX file must parse as ONNX; where the Hub sends the SHA-256 of an LFS file
  *   (`X-Linked-ETag`), the download must match it;
  * - all or nothing: files are staged next to their targets and placed only when every one has arrived;
@@ -114,10 +117,43 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     }
   };
 
+  /** Place every staged file, count the parameters and write the manifest, which marks the pull complete. */
+  const finish = async (encoder: string | undefined, decoders: string[], count: (folder: ModelFolder) => Promise<number>): Promise<PullResult> => {
+    for (const s of staged.values()) await placeStaged(s);
+    const files: Manifest['files'] = { ...(old?.files ?? {}) };
+    for (const [path, s] of staged) files[path] = { sha256: s.sha256, bytes: s.bytes };
+    // The count run records show too (one function, one tied-embedding rule: src/backends/params.ts).
+    const params = await count(await readModelFolder(dir));
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      revision,
+      ...(commit ? { commit } : {}),
+      endpoint,
+      pulledAt: new Date().toISOString(),
+      files,
+      dtypes: { ...(old?.dtypes ?? {}), [dtype]: { ...(encoder ? { encoder } : {}), decoders, params } },
+    };
+    await writeManifest(dir, manifest);
+    const all = [...present, ...staged.keys()].sort();
+    return { dir, id, revision, dtype, ...(commit ? { commit } : {}), files: all, downloaded: [...staged.keys()].sort(), params };
+  };
+
   try {
     // config.json first and alone: a wrong id, revision or token then fails once, with one clear message.
     await get('config.json', true);
+    const configFile = staged.get('config.json')?.tmp ?? join(dir, 'config.json');
+    const config = parseJson(await readText(configFile), `${id}/config.json`);
+    if (!config || typeof config !== 'object' || Array.isArray(config)) throw new UsageError(`${id}/config.json: expected a JSON object; this is not a model export`);
+    // Its model_type says which graphs to ask for; an unsupported one fails here, before any other download.
+    const family = modelFamily(config as Record<string, unknown>, `${id}/config.json`);
     await settleAll([...REQUIRED.slice(1).map((p) => get(p, true)), ...OPTIONAL.map((p) => get(p, false))]);
+    if (family === 'causal') {
+      // An earlier pull of this dtype already learnt which graph the export has: its file is checked first.
+      const graph = await causalGraph(get, { id, revision, dtype }, opts.force ? undefined : old?.dtypes[dtype]?.decoders[0]);
+      await checkOnnx(graph);
+      return await finish(undefined, [graph], (folder) => causalModelParams(folder, [graph]));
+    }
     const encoder = onnxFile(GRAPH.encoder, dtype);
     const merged = onnxFile(GRAPH.decoderMerged, dtype);
     const withPast = onnxFile(GRAPH.decoderWithPast, dtype);
@@ -134,30 +170,25 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
       await settleAll(decoders.map((p) => get(p, true)));
     }
     for (const p of [encoder, ...decoders]) await checkOnnx(p);
-
-    for (const s of staged.values()) await placeStaged(s);
-    const files: Manifest['files'] = { ...(old?.files ?? {}) };
-    for (const [path, s] of staged) files[path] = { sha256: s.sha256, bytes: s.bytes };
-    // The count run records show too (one function, one tied-embedding rule: src/backends/params.ts).
-    const folder = await readModelFolder(dir);
-    const params = await countModelParams(folder, [encoder, decoders[0]!], { sharedEmbedding: seq2seqSharedEmbedding(embeddingShape(folder)) });
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      id,
-      revision,
-      ...(commit ? { commit } : {}),
-      endpoint,
-      pulledAt: new Date().toISOString(),
-      files,
-      dtypes: { ...(old?.dtypes ?? {}), [dtype]: { encoder, decoders, params } },
-    };
-    await writeManifest(dir, manifest);
-    const all = [...present, ...staged.keys()].sort();
-    return { dir, id, revision, dtype, ...(commit ? { commit } : {}), files: all, downloaded: [...staged.keys()].sort(), params };
+    return await finish(encoder, decoders, (folder) => countModelParams(folder, [encoder, decoders[0]!], { sharedEmbedding: seq2seqSharedEmbedding(embeddingShape(folder)) }));
   } catch (e) {
     await discardStaged([...staged.values()]);
     throw e;
   }
+}
+
+/**
+ * The one graph of a decoder-only export for the dtype: onnx/model<sfx>.onnx, else (older exports)
+ * onnx/decoder_model_merged<sfx>.onnx, the same order the causal backend opens them in.
+ */
+async function causalGraph(get: (path: string, required: boolean) => Promise<boolean>, c: { id: string; revision: string; dtype: ModelDtype }, known?: string): Promise<string> {
+  const candidates = [GRAPH.causal, GRAPH.decoderMerged].map((g) => onnxFile(g, c.dtype));
+  for (const path of known && candidates.includes(known) ? [known, ...candidates.filter((p) => p !== known)] : candidates) {
+    if (await get(path, false)) return path;
+  }
+  throw new UsageError(
+    `${c.id}@${c.revision} has no ${onnxFile(GRAPH.causal, c.dtype)} nor ${onnxFile(GRAPH.decoderMerged, c.dtype)} (HTTP 404): it is not a decoder-only ONNX export for --dtype ${c.dtype}; try another --dtype`,
+  );
 }
 
 /**

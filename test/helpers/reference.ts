@@ -46,12 +46,12 @@ export async function referenceGreedy(dir: string, dtype: 'fp32' | 'fp16', promp
  * The decoder-only reference: @huggingface/transformers' causal-LM generate(), one prompt at a time, greedy,
  * on the folder's local files; and its forward pass for log-likelihoods. `eos` ends a continuation.
  */
-export async function referenceCausal(dir: string) {
+export async function referenceCausal(dir: string, dtype: 'fp32' | 'fp16' = 'fp32') {
   const { AutoModelForCausalLM, AutoTokenizer, Tensor, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = dirname(dir);
   const tok = await AutoTokenizer.from_pretrained(basename(dir), { local_files_only: true });
-  const model = await AutoModelForCausalLM.from_pretrained(basename(dir), { local_files_only: true, dtype: 'fp32', device: 'cpu' });
+  const model = await AutoModelForCausalLM.from_pretrained(basename(dir), { local_files_only: true, dtype, device: 'cpu' });
   const eos = new Set<number>([model.generation_config?.eos_token_id ?? []].flat().map(Number));
   return {
     async greedy(prompts: readonly string[], maxNewTokens: number): Promise<ReferenceContinuation[]> {

@@ -19,11 +19,11 @@ export async function testModelDir(shape: TestModelShape = 'tiny', seed = 1, opt
 }
 
 /** A decoder-only test model (make-test-model --arch), made once per (arch, shape, seed) like testModelDir. */
-export async function causalTestModelDir(arch: 'llama' | 'qwen2' | 'gpt2', shape = 'tiny', seed = 1): Promise<string> {
-  const dir = join(repoRoot, '.cache', 'test-models', `${arch}-${shape}-seed${seed}`);
-  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
+export async function causalTestModelDir(arch: 'llama' | 'qwen2' | 'gpt2', shape = 'tiny', seed = 1, opts: { fp16?: boolean } = {}): Promise<string> {
+  const dir = join(repoRoot, '.cache', 'test-models', `${arch}-${shape}-seed${seed}${opts.fp16 ? '-fp16' : ''}`);
+  if (!existsSync(join(dir, 'onnx', opts.fp16 ? 'model_fp16.onnx' : 'model.onnx'))) {
     await mkdir(dir, { recursive: true });
-    await makeTestModel({ out: dir, arch, shape, seed });
+    await makeTestModel({ out: dir, arch, shape, seed, fp16: opts.fp16 === true });
   }
   return dir;
 }

@@ -7,7 +7,7 @@ import { countOnnxParams } from '../../src/models/onnxParams.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { UsageError } from '../../src/errors.js';
 import { fixturesDir, repoRoot, runCli, tempDir } from '../helpers/cli.js';
-import { testModelDir } from '../helpers/testModel.js';
+import { causalTestModelDir, testModelDir } from '../helpers/testModel.js';
 import { closedPort, startServer, type Behaviour, type FakeServer } from '../net/fakeServer.js';
 import { sha } from '../data/upstreamFixture.js';
 
@@ -43,9 +43,9 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
   });
 
   /** Serve `source` files as repo `id` at `revision`; rename maps served path → source path. */
-  async function serveRepo(id: string, revision: string, paths: Record<string, string>, opts: { badEtag?: string } = {}) {
+  async function serveRepo(id: string, revision: string, paths: Record<string, string>, opts: { badEtag?: string; from?: string } = {}) {
     for (const [served, src] of Object.entries(paths)) {
-      const body = await readFile(join(model, src));
+      const body = await readFile(join(opts.from ?? model, src));
       const route = `/${id}/resolve/${revision}/${served}`;
       if (served.endsWith('.onnx')) {
         const cdn = `/cdn/${sha(body)}`;
@@ -172,6 +172,68 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     assert.ok('onnx/decoder_with_past_model.onnx' in record.model.files);
   });
 
+  it('pulls a decoder-only export (llama) by its config.json: onnx/model.onnx, or a merged decoder where it has none; run works on the pulled id', async () => {
+    const llama = await causalTestModelDir('llama');
+    await serveRepo(
+      'test-org/tiny-llama',
+      'main',
+      {
+        ...BASE,
+        'generation_config.json': 'generation_config.json',
+        'onnx/model.onnx': 'onnx/model.onnx',
+        // q8 as an older export has it: only a merged decoder (here the same graph under that name).
+        'onnx/decoder_model_merged_quantized.onnx': 'onnx/model.onnx',
+      },
+      { from: llama },
+    );
+    const first = server.hits.length;
+    const r = await runCli(['models', 'pull', 'test-org/tiny-llama'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    const dir = r.stdout.trim();
+    assert.deepEqual(await files(dir), ['.flan-eval-model.json', 'config.json', 'generation_config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    assert.deepEqual(await readFile(join(dir, 'onnx/model.onnx')), await readFile(join(llama, 'onnx/model.onnx')));
+    const asked = server.hits.slice(first).map((h) => h.url);
+    // config.json alone first (it decides which graphs to ask for); no encoder-decoder graph is asked for.
+    assert.equal(asked[0], '/test-org/tiny-llama/resolve/main/config.json');
+    assert.ok(!asked.some((u) => /encoder_model|decoder_model/.test(u)), asked.join(' '));
+
+    // The test model stores its tied embedding once, so its count is all of model.onnx's initializers.
+    const params = await countOnnxParams(join(llama, 'onnx/model.onnx'));
+    const manifest = JSON.parse(await readFile(join(dir, '.flan-eval-model.json'), 'utf8'));
+    assert.deepEqual(manifest.dtypes.fp32, { decoders: ['onnx/model.onnx'], params });
+
+    const out = await tempDir();
+    const run = await runCli(['run', 'mmlu', '--model', 'test-org/tiny-llama', '--tasks', 'world_religions', '--limit', '1', '--max-new-tokens', '2', '--data-dir', join(fixturesDir, 'data'), '--out', out, '--quiet'], { env: env() });
+    assert.equal(run.code, 0, run.stderr);
+    const record = JSON.parse(await readFile(join(out, 'test-org--tiny-llama', (await readdir(join(out, 'test-org--tiny-llama'))).find((f) => /limit1\.json$/.test(f))!), 'utf8'));
+    assert.equal(record.model.arch, 'llama');
+    assert.equal(record.model.params, params);
+
+    // Pulling again asks for nothing: the manifest knows every file and which graph the export has.
+    const before = server.hits.length;
+    const again = await runCli(['models', 'pull', 'test-org/tiny-llama', '--json'], { env: env() });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).downloaded, []);
+    assert.equal(server.hits.length, before);
+
+    // No model_quantized.onnx: the merged decoder is fetched instead, and the backend runs it.
+    const q8 = await runCli(['models', 'pull', 'test-org/tiny-llama', '--dtype', 'q8', '--json'], { env: env() });
+    assert.equal(q8.code, 0, q8.stderr);
+    assert.deepEqual(JSON.parse(q8.stdout).downloaded, ['onnx/decoder_model_merged_quantized.onnx']);
+    const m8 = JSON.parse(await readFile(join(dir, '.flan-eval-model.json'), 'utf8'));
+    assert.deepEqual(m8.dtypes.q8, { decoders: ['onnx/decoder_model_merged_quantized.onnx'], params });
+    const run8 = await runCli(['run', 'mmlu', '--model', 'test-org/tiny-llama', '--dtype', 'q8', '--tasks', 'world_religions', '--limit', '1', '--max-new-tokens', '2', '--data-dir', join(fixturesDir, 'data'), '--out', await tempDir(), '--quiet'], { env: env() });
+    assert.equal(run8.code, 0, run8.stderr);
+
+    const noFp16 = await runCli(['models', 'pull', 'test-org/tiny-llama', '--dtype', 'fp16'], { env: env() });
+    assert.equal(noFp16.code, 2);
+    assert.equal(
+      noFp16.stderr.trim().split('\n').pop(),
+      'flan-eval: test-org/tiny-llama@main has no onnx/model_fp16.onnx nor onnx/decoder_model_merged_fp16.onnx (HTTP 404): it is not a decoder-only ONNX export for --dtype fp16; try another --dtype',
+    );
+    assert.deepEqual(JSON.parse(await readFile(join(dir, '.flan-eval-model.json'), 'utf8')).dtypes.fp16, undefined);
+  });
+
   it('says what to run when a model is not cached', async () => {
     await assert.rejects(resolveModel('nobody/nothing', { env: env() }), (e: unknown) => e instanceof UsageError && /--model nobody\/nothing: no such folder, and not in the model cache \(.*\); run `flan-eval models pull nobody\/nothing` or pass the model folder/.test(e.message));
     await assert.rejects(resolveModel('./no/such/dir', { env: env() }), /no such folder, and not a Hugging Face id/);
@@ -194,6 +256,15 @@ describe('models pull / models list / resolveModel against a fake Hub', () => {
     const noFp16 = await runCli(['models', 'pull', 'test-org/tiny-t5', '--dtype', 'fp16', '--revision', 'main'], { env: env() });
     assert.equal(noFp16.code, 2);
     assert.match(noFp16.stderr, /test-org\/tiny-t5@main has no onnx\/encoder_model_fp16\.onnx \(HTTP 404\): it is not an ONNX export for --dtype fp16/);
+
+    // config.json decides the graphs: a model_type flan-eval does not drive fails before anything else is fetched.
+    server.routes.set('/test-org/bert/resolve/main/config.json', { kind: 'body', body: Buffer.from(JSON.stringify({ model_type: 'bert' })) });
+    const hitsBefore = server.hits.length;
+    const bert = await runCli(['models', 'pull', 'test-org/bert'], { env: env() });
+    assert.equal(bert.code, 2);
+    assert.match(bert.stderr.trim().split('\n').pop()!, /^flan-eval: test-org\/bert\/config\.json: model_type "bert" is not supported; flan-eval drives t5, mt5, llama, qwen2, gpt2 exports$/);
+    assert.deepEqual(server.hits.slice(hitsBefore).map((h) => h.url), ['/test-org/bert/resolve/main/config.json']);
+    assert.deepEqual(await files(join(cache, 'models', 'test-org--bert')), []);
 
     server.routes.set('/test-org/gated/resolve/main/config.json', { kind: 'status', status: 401 });
     const gated = await runCli(['models', 'pull', 'test-org/gated'], { env: env() });

@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
 import { eosTokenIds, readModelFolder, type ModelFolder } from '../config.js';
-import { countModelParams } from '../params.js';
+import { causalModelParams } from '../params.js';
 import type { BackendInfo, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
 import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
 import { resolveDevice, sessionOptions } from './device.js';
@@ -99,7 +99,7 @@ export class OnnxCausalBackend implements ModelBackend {
     const session = await openSession(path, options, device);
     checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
     const base = onnxInfo(opts, model, dtype, device, threads, files);
-    const params = await countModelParams(model, files, { vocab: base.shape.vocab, hidden: base.shape.hidden });
+    const params = await causalModelParams(model, files);
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
     const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;

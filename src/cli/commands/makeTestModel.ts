@@ -25,7 +25,7 @@ export const makeTestModelCommand: CommandModule<object, Args> = {
         describe: `tiny (seconds, for tests) or real dimensions: ${TEST_MODEL_ARCHS.map((a) => `${testModelShapes(a).filter((s) => s !== 'tiny').join(', ')} (${a})`).join('; ')}`,
       })
       .option('seed', { type: 'number', default: 0, describe: 'weights are a deterministic function of the seed' })
-      .option('fp16', { type: 'boolean', default: false, describe: 'also write the *_fp16.onnx variants (float16 weights and tensors; t5 only)' })
+      .option('fp16', { type: 'boolean', default: false, describe: 'also write the *_fp16.onnx variants (float16 weights, KV cache and logits)' })
       .option('tokenizer', { type: 'string', describe: "t5: use this folder's tokenizer.json (e.g. a real T5 tokenizer) instead of a generated one; the vocabulary size follows it" }) as never,
   handler: async (args) => {
     process.stderr.write(`writing a random-weight ${args.shape} ${args.arch} (seed ${args.seed}) to ${args.out}\n`);

@@ -5,7 +5,7 @@ import { encodeModel } from '../../onnx/proto.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { bpeTokenizerJson, type BpeStyle } from './bpe.js';
 import { causalGraph, causalWeights, type CausalConfig } from './causalGraph.js';
-import { OPSET } from './t5Graph.js';
+import { OPSET, type Precision } from './t5Graph.js';
 
 type Sizes = Omit<CausalConfig, 'arch' | 'eosId' | 'maxPositions'> & { maxPositions?: number };
 
@@ -87,7 +87,7 @@ export function causalConfigJson(arch: CausalArch, c: CausalConfig, eosId: numbe
  * `make-test-model --arch llama|qwen2|gpt2`: random weights in the decoder-only export layout
  * (onnx/model.onnx, config.json, generation_config.json, tokenizer.json, tokenizer_config.json).
  */
-export async function makeCausalTestModel(out: string, arch: CausalArch, shape: string, seed: number): Promise<string[]> {
+export async function makeCausalTestModel(out: string, arch: CausalArch, shape: string, seed: number, opts: { fp16?: boolean } = {}): Promise<string[]> {
   const sizes = (CAUSAL_SHAPES[arch] as Record<string, Sizes>)[shape]!;
   const style = tokenizerStyle(arch, sizes.vocab);
   const cfg: CausalConfig = { arch, maxPositions: 0, ...sizes, eosId: style.eosId };
@@ -102,7 +102,10 @@ export async function makeCausalTestModel(out: string, arch: CausalArch, shape: 
     ['tokenizer_config.json', json({ model_max_length: 8192, clean_up_tokenization_spaces: false, ...style.extraConfig })],
   ];
   for (const [name, data] of files) await writeFileAtomic(join(out, name), data);
-  const model = onnxFile(GRAPH.causal, 'fp32');
-  await writeFileAtomic(join(out, model), encodeModel(causalGraph(cfg, causalWeights(cfg, seed)), OPSET, 'flan-eval make-test-model'));
-  return [...files.map(([n]) => n), model];
+  const weights = causalWeights(cfg, seed);
+  // --fp16 adds model_fp16.onnx: the same weights rounded to float16, with float16 KV cache and logits, as
+  // Optimum/Transformers.js fp16 exports have.
+  const variants: [string, Precision][] = [[onnxFile(GRAPH.causal, 'fp32'), 'float32'], ...(opts.fp16 ? [[onnxFile(GRAPH.causal, 'fp16'), 'float16'] as [string, Precision]] : [])];
+  for (const [name, precision] of variants) await writeFileAtomic(join(out, name), encodeModel(causalGraph(cfg, weights, { precision }), OPSET, 'flan-eval make-test-model'));
+  return [...files.map(([n]) => n), ...variants.map(([n]) => n)];
 }

@@ -1,7 +1,7 @@
 import { GraphBuilder, type Dim } from '../../onnx/graph.js';
 import { DataType, type GraphMsg } from '../../onnx/proto.js';
 import { Rng } from './random.js';
-import type { Weights } from './t5Graph.js';
+import type { Precision, Weights } from './t5Graph.js';
 
 /**
  * Decoder-only transformers (llama, qwen2, gpt2) as one ONNX graph with the interface of the Optimum /
@@ -34,7 +34,11 @@ export interface CausalConfig {
   eosId: number;
 }
 
-const NEG = -1e9;
+/**
+ * Additive mask value: large but finite (a masked score stays finite); float16 graphs need it to fit half
+ * precision (max 65504) with the causal and the padding terms added.
+ */
+const NEG = { float32: -1e9, float16: -30000 } as const;
 
 export function causalWeights(cfg: CausalConfig, seed: number): Weights {
   const rng = new Rng(seed);
@@ -81,8 +85,9 @@ export function causalWeights(cfg: CausalConfig, seed: number): Weights {
   return w;
 }
 
-export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCacheBranch?: boolean } = {}): GraphMsg {
-  const g = new GraphBuilder(opts.useCacheBranch ? 'decoder_model_merged' : 'model');
+export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCacheBranch?: boolean; precision?: Precision } = {}): GraphMsg {
+  const precision = opts.precision ?? 'float32';
+  const g = new GraphBuilder(opts.useCacheBranch ? 'decoder_model_merged' : 'model', '', precision);
   const ft = g.floatType;
   const w = (name: string) => {
     if (!g.initializers.some((t) => t.name === name)) {
@@ -120,15 +125,18 @@ export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCach
   /** [B, T, n*hd] → [B, n, T, hd] */
   const split = (x: string, n: number) => g.op('Transpose', [g.op('Reshape', [x, g.constI([0, 0, n, hd])])], { perm: [0, 2, 1, 3] });
 
-  // Rotary embedding tables from position_ids, in float32: cos/sin [B, 1, T, hd].
+  // Rotary embedding tables from position_ids, in float32 (as fp16 exports keep them: positions past 2048
+  // do not fit half's 11-bit mantissa), cast to the model's precision: cos/sin [B, 1, T, hd].
   let cos = '';
   let sin = '';
   if (cfg.arch !== 'gpt2') {
     const invFreq = Float32Array.from({ length: hd / 2 }, (_, i) => 1 / cfg.ropeTheta ** ((2 * i) / hd));
-    const freqs = g.op('Mul', [g.op('Unsqueeze', [g.op('Cast', [posIds], { to: DataType.FLOAT }), g.constI([-1])]), g.weight('rope_inv_freq', [hd / 2], invFreq)]);
+    g.initializers.push({ name: 'rope_inv_freq', dims: [hd / 2], data_type: DataType.FLOAT, raw_data: new Uint8Array(invFreq.buffer) });
+    const freqs = g.op('Mul', [g.op('Unsqueeze', [g.op('Cast', [posIds], { to: DataType.FLOAT }), g.constI([-1])]), 'rope_inv_freq']);
     const emb = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: -1 }), g.constI([1])]);
-    cos = g.op('Cos', [emb]);
-    sin = g.op('Sin', [emb]);
+    const toFt = (x: string) => (precision === 'float32' ? x : g.op('Cast', [x], { to: ft }));
+    cos = toFt(g.op('Cos', [emb]));
+    sin = toFt(g.op('Sin', [emb]));
   }
   const rope = (x: string) => {
     const x1 = g.op('Slice', [x, g.constI([0]), g.constI([hd / 2]), g.constI([-1])]);
@@ -145,8 +153,8 @@ export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCach
   const qpos = g.op('Range', [P, S, one]);
   const kpos = g.op('Range', [g.constI([0], true), S, one]);
   const future = g.op('Greater', [g.op('Unsqueeze', [kpos, g.constI([0])]), g.op('Unsqueeze', [qpos, g.constI([1])])]);
-  const causal = g.op('Where', [future, g.constF(NEG), g.constF(0)]);
-  const padding = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [g.constF(1), g.op('Cast', [mask], { to: ft })]), g.constF(NEG)]), g.constI([1, 2])]);
+  const causal = g.op('Where', [future, g.constF(NEG[precision]), g.constF(0)]);
+  const padding = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [g.constF(1), g.op('Cast', [mask], { to: ft })]), g.constF(NEG[precision])]), g.constI([1, 2])]);
   const bias = g.op('Add', [causal, padding]);
 
   let x = g.op('Gather', [w('embed'), ids]);

@@ -117,9 +117,8 @@ export async function makeTestModel(opts: MakeTestModelOptions): Promise<string[
   if (!shapes.includes(opts.shape)) throw new UsageError(`--shape: unknown shape "${opts.shape}" for --arch ${arch}; use ${shapes.join(' or ')}`);
   if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${opts.seed}`);
   if (arch !== 't5') {
-    if (opts.fp16) throw new UsageError(`--fp16: only --arch t5 writes float16 variants so far`);
     if (opts.tokenizer) throw new UsageError(`--tokenizer: only --arch t5 takes a tokenizer folder so far`);
-    return makeCausalTestModel(opts.out, arch, opts.shape, opts.seed);
+    return makeCausalTestModel(opts.out, arch, opts.shape, opts.seed, { fp16: opts.fp16 === true });
   }
   const tok = await tokenizerFiles(opts.tokenizer, opts.shape as TestModelShape);
   const cfg = testModelConfig(opts.shape as TestModelShape, tok.tokens);
