@@ -43,7 +43,7 @@ echo "== models ($(left)s left)"
 node bin/flan-eval.js make-test-model --shape "$T5_SHAPE" --fp16 --seed 1 --out "$M/$T5_SHAPE" >/dev/null
 models=(--model "$M/$T5_SHAPE")
 if node bin/flan-eval.js make-test-model --help 2>/dev/null | grep -q -- '--arch'; then
-  node bin/flan-eval.js make-test-model --arch llama --shape "$CAUSAL_SHAPE" --seed 1 --out "$M/llama-$CAUSAL_SHAPE" >/dev/null && models+=(--model "$M/llama-$CAUSAL_SHAPE")
+  node bin/flan-eval.js make-test-model --arch llama --shape "$CAUSAL_SHAPE" --fp16 --seed 1 --out "$M/llama-$CAUSAL_SHAPE" >/dev/null && models+=(--model "$M/llama-$CAUSAL_SHAPE")
 fi
 
 # Real-length prompts where this checkout can synthesise them (benchmarks/speed/workloads.ts), else the sample data.
