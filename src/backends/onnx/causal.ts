@@ -14,6 +14,7 @@ import { PrefixCache } from './prefixCache.js';
 import type { OnnxBackendOptions } from './seq2seq.js';
 import { checkSession, kvType, openSession } from './sessions.js';
 import { logitsRow, logSumExp, takeRows } from './tensors.js';
+import { scoreChecked } from './loglik.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
 type Feeds = Record<string, ort.Tensor>;
@@ -233,15 +234,7 @@ export class OnnxCausalBackend implements ModelBackend {
    * context runs once per request; its continuations then read on from copies of its cache.
    */
   async loglikTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
-    if (contexts.length === 0) return [];
-    for (const [i, conts] of continuations.entries()) {
-      for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
-    }
-    try {
-      return await this.scoreTokens(contexts, continuations);
-    } finally {
-      this.resident?.releaseAll();
-    }
+    return scoreChecked(contexts, continuations, this.resident, (c, k) => this.scoreTokens(c, k));
   }
 
   /**

@@ -13,6 +13,7 @@ import { lengthGroups } from '../padding.js';
 import { stackRows } from './encoderGroups.js';
 import { DeviceResidency, hostNames, isResident } from './resident.js';
 import { emptyPast, int64Tensor, logitsRow, logSumExp, maskTensor, takeRows } from './tensors.js';
+import { scoreChecked } from './loglik.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
 export interface OnnxBackendOptions extends BackendOptions {
@@ -387,15 +388,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
    * Every continuation of a request shares that request's encoder run.
    */
   async loglikTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
-    if (contexts.length === 0) return [];
-    for (const [i, conts] of continuations.entries()) {
-      for (const c of conts) if (c.length === 0) throw new UsageError(`loglik request ${i}: an empty continuation has no tokens to score`);
-    }
-    try {
-      return await this.scoreTokens(contexts, continuations);
-    } finally {
-      this.resident?.releaseAll();
-    }
+    return scoreChecked(contexts, continuations, this.resident, (c, k) => this.scoreTokens(c, k));
   }
 
   private async scoreTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
