@@ -141,6 +141,20 @@ describe('log-likelihood', () => {
     });
   });
 
+  test('one-token continuations (read from the first logits alone, no caches fetched) score as they do beside a longer one', async () => {
+    // Prompts of different lengths, so the encoder runs in several length groups on both paths.
+    const contexts = PROMPTS.map((p) => backend.encode(p));
+    const greedy = await backend.generateTokens(contexts, contexts.map(() => 2), contexts.map(() => []));
+    const single = contexts.map((_, i) => [[greedy[i]!.tokens[0] ?? 1], [5], [7]]);
+    const alone = await backend.loglikTokens(contexts, single);
+    const beside = await backend.loglikTokens(contexts, single.map((c) => [...c, [5, 7, 9]]));
+    alone.forEach((row, i) => {
+      row.forEach((v, j) => assert.ok(Math.abs(v - beside[i]![j]!) < 1e-5, `prompt ${i}, option ${j}: ${v} vs ${beside[i]![j]}`));
+      // The greedy token's score is the generation's own first log-probability.
+      if (greedy[i]!.tokens.length) assert.ok(Math.abs(row[0]! - greedy[i]!.logprobs[0]!) < 1e-4);
+    });
+  });
+
   test('is the same in batches of 1, 3 and 8 (within 1e-4) and prefers the greedy continuation', async () => {
     const requests = PROMPTS.map((context) => ({ context, continuations: [' (A)', ' (B)', ' (C)', ' (D)'] }));
     const all = await backend.loglik(requests);

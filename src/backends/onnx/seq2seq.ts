@@ -237,6 +237,22 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
   }
 
   /**
+   * The first position's logits alone, for scoring where every continuation is one token (MMLU's direct
+   * answer letters): no cache is fetched, so the cross-attention cache (rows × layers × source × 2 × d:
+   * 165 MB per row of 5,000 tokens on flan-t5-small) is never copied into JavaScript. Same length groups
+   * as `prefill`, so the logits are the same.
+   */
+  private async firstLogits(prompts: number[][]): Promise<ort.Tensor> {
+    const starts = (n: number) => int64Tensor(Array.from({ length: n }, () => [this.config.decoderStartTokenId]), 1, this.config.padTokenId);
+    const parts: { rows: number[]; tensor: ort.Tensor }[] = [];
+    for (const rows of lengthGroups(prompts.map((p) => p.length))) {
+      const enc = await this.runEncoder(rows.map((i) => prompts[i]!));
+      parts.push({ rows, tensor: (await this.decoderRun({ ...enc, past: null, cross: null }, starts(rows.length), true)).logits });
+    }
+    return parts.length === 1 ? parts[0]!.tensor : stackRows(parts, prompts.length);
+  }
+
+  /**
    * One decoder step for the active rows: first step without a past, later steps with the caches. On a
    * device, the next tokens are picked there and only they come back.
    */
@@ -279,7 +295,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
       if (first) {
         const empty = emptyPast(d.kvType, rows, this.config.numHeads, this.config.dKv);
         for (const n of cacheNames(d.merged).past) feeds[n] = empty;
-        out = await this.runFetching(d.merged, feeds, null, event);
+        out = await this.runFetching(d.merged, feeds, logitsOnly ? ['logits'] : null, event);
       } else {
         Object.assign(feeds, state.past, state.cross);
         // Later steps only need the logits and the grown self-attention cache: not fetching the
@@ -287,7 +303,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
         out = await this.runFetching(d.merged, feeds, logitsOnly ? ['logits'] : this.stepOutputs, event);
       }
     } else {
-      out = await this.runFetching(d.first, { input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask }, null, event);
+      out = await this.runFetching(d.first, { input_ids, encoder_hidden_states: state.encHidden, encoder_attention_mask: state.encMask }, logitsOnly ? ['logits'] : null, event);
     }
     if (logitsOnly) return { logits: out.logits!, past: {}, cross: {} };
     const past: Feeds = {};
@@ -399,11 +415,14 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     // cross-attention cache is computed once per context, not once per continuation (4x for MMLU). Its
     // logits score every continuation's first token. On the host the encoder runs in length groups.
     const r = this.resident;
-    let first: { logits: ort.Tensor; state: DecoderState };
+    let first: { logits: ort.Tensor; state: DecoderState | null };
     if (r) {
       const enc = await this.runEncoder(contexts);
       const out = await this.decoderRun({ ...enc, past: null, cross: null }, int64Tensor(contexts.map(() => [this.config.decoderStartTokenId]), 1, this.config.padTokenId));
       first = { logits: out.logits, state: { ...enc, past: out.past, cross: out.cross } };
+    } else if (targets.every((t) => t.length === 1)) {
+      // Nothing reads on from position 0: its logits are all the scoring needs.
+      first = { logits: await this.firstLogits(contexts), state: null };
     } else first = await this.prefill(contexts);
     const sums = r
       ? (await r.score(first.logits, targets.map((t, row) => [[rowsOf[row]!, 0, t[0]!] as const]))).map((s) => s[0]!)
@@ -417,7 +436,8 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
     if (longer.length) {
       const T = Math.max(...longer.map((row) => targets[row]!.length)) - 1;
-      const state = await this.keepRows(first.state, longer.map((row) => rowsOf[row]!), true);
+      // A continuation longer than one token means the caches were kept (state is null only when none is).
+      const state = await this.keepRows(first.state!, longer.map((row) => rowsOf[row]!), true);
       const out = await this.decoderRun(state, int64Tensor(longer.map((row) => targets[row]!.slice(0, -1)), T, this.config.padTokenId), true);
       if (r) {
         const at = longer.map((row, k) => targets[row]!.slice(1).map((tok, j) => [k, j, tok] as const));
