@@ -58,6 +58,21 @@ describe('scaling plot', () => {
     assert.equal(wide.labels.get(91_000), '91K');
     assert.equal(wide.labels.get(247_577_856), '250M');
     assert.equal(wide.angle, -40);
+    // The paper's PaLM sizes: on an axis from 80M to 540B, 8B and 11B are about 9 px apart at 270 px
+    // (ln(11/8) / ln(540B/80M) × 246 px), closer than angled labels can be (11·1.1 / sin 40° ≈ 18.8 px):
+    // one label. 3B and 8B, about 27 px apart, keep their own.
+    const palm = sizeTicks([8e7, 3e9, 8e9, 11e9, 62e9, 540e9], 270);
+    assert.deepEqual(
+      [...palm.labels],
+      [
+        [8e7, '80M'],
+        [3e9, '3B'],
+        [8e9, '8B/11B'],
+        [11e9, ''],
+        [62e9, '62B'],
+        [540e9, '540B'],
+      ],
+    );
   });
 
   test('text is measured in the shipped font: advance widths from DejaVu Sans, checked against resvg', () => {
