@@ -112,16 +112,28 @@ export interface SizeTicks {
 }
 
 /**
+ * Pixels between two angled labels' anchors below which they would still overlap: at -40° a label's
+ * neighbour is sin 40° × the gap away across the text, which must exceed the text's height.
+ */
+const MIN_ANGLED_GAP = (LABEL_SIZE * 1.1) / Math.sin((40 * Math.PI) / 180);
+
+/**
  * A tick at every model size, each labelled in the table's style. Sizes within `SAME_SIZE` of each other
- * (the same model counted two ways: 77M measured, 80M published) share one label, `77M/80M`. If
- * horizontal labels would touch at this width, they are set at an angle rather than dropped.
+ * (the same model counted two ways: 77M measured, 80M published) share one label, `77M/80M`, and so do
+ * sizes too close on the axis for even angled labels (the paper's PaLM 8B beside T5-XXL's 11B on an axis
+ * that runs to 540B: `8B/11B`). If horizontal labels would touch at this width, they are set at an angle
+ * rather than dropped.
  */
 export function sizeTicks(params: readonly number[], width: number): SizeTicks {
   const values = [...new Set(params)].sort((a, b) => a - b);
+  // Where vega puts each label: a log scale over [min, max], inset by the padding.
+  const lo = Math.log(values[0]!);
+  const span = Math.log(values[values.length - 1]!) - lo || 1;
+  const x = (v: number) => X_PADDING + ((Math.log(v) - lo) / span) * (width - 2 * X_PADDING);
   const groups: number[][] = [];
   for (const v of values) {
     const last = groups[groups.length - 1];
-    if (last && v / last[0]! < SAME_SIZE) last.push(v);
+    if (last && (v / last[0]! < SAME_SIZE || x(v) - x(last[last.length - 1]!) < MIN_ANGLED_GAP)) last.push(v);
     else groups.push([v]);
   }
   const labels = new Map<number, string>();
@@ -129,10 +141,6 @@ export function sizeTicks(params: readonly number[], width: number): SizeTicks {
     g.forEach((v) => labels.set(v, ''));
     labels.set(g[0]!, [...new Set(g.map((v) => formatParams(v)))].join('/'));
   }
-  // Where vega puts each label: a log scale over [min, max], inset by the padding.
-  const lo = Math.log(values[0]!);
-  const span = Math.log(values[values.length - 1]!) - lo || 1;
-  const x = (v: number) => X_PADDING + ((Math.log(v) - lo) / span) * (width - 2 * X_PADDING);
   const half = (text: string) => textWidth(text, LABEL_SIZE) / 2;
   let overlap = false;
   for (let i = 1; i < groups.length; i++) {

@@ -6,22 +6,23 @@ import { PAPER_COLUMNS } from './columns.js';
 
 /**
  * Published reference rows that `report --reference <name>` can add. One today: Table 5 of the Flan-T5
- * paper, shipped in data/ so a report never depends on the network.
+ * paper (its T5/Flan-T5 rows and its PaLM-family rows), shipped in data/ so a report never depends on the
+ * network. Every number was read off the v5 paper; docs/protocol.md §7 says how it was checked.
  */
 export const REFERENCES = ['flan-t5-paper'] as const;
 export type ReferenceName = (typeof REFERENCES)[number];
 
 export const REFERENCE_SOURCE: Readonly<Record<ReferenceName, string>> = {
-  'flan-t5-paper': 'Chung et al. 2022, "Scaling Instruction-Finetuned Language Models", arXiv 2210.11416 v5, Table 5 (p. 11)',
+  'flan-t5-paper': 'Chung et al. 2022, "Scaling Instruction-Finetuned Language Models", arXiv:2210.11416v5, Table 5 (p. 11): T5/Flan-T5 and PaLM, cont-PaLM, U-PaLM with their Flan versions',
 };
 
 export interface ReferenceRow {
-  /** As in the paper: `T5-Small`, `Flan-T5-XXL`. */
+  /** As in the paper (`T5-Small`, `Flan-T5-XXL`); PaLM rows carry their size (`Flan-PaLM 62B`), as the paper's text names them. */
   model: string;
   /** The paper's size label (`80M`, `3B`) and its value. */
   paramsLabel: string;
   params: number;
-  /** Architecture for the report's Arch column: the CSV's `arch` column, else t5 (Table 5's models). */
+  /** Architecture for the report's Arch column: the CSV's `arch` column (t5, or palm for the decoder-only PaLM rows), else t5. */
   arch: string;
   /** The paper's normalised average, as published (not recomputed). */
   normAvg: number;

@@ -88,21 +88,31 @@ export function modelFamily(name: string): string {
   return stripped || name;
 }
 
-/**
- * One name for a family's rows that the table's labels can be read back from: the row's own label when
- * the family has one row (`test-t5-small`, not `test-t5`), else the labels with the size words gathered
- * in braces, in the order given (`Flan-T5-{Small,Base} (paper)`); the family name when the labels differ
- * elsewhere too.
- */
-export function familyLabel(labels: readonly string[]): string {
-  if (labels.length === 1) return labels[0]!;
+/** A parameter-count word of a model name (`8B`, `540B`), with the separator before it: how the paper names PaLM sizes. */
+const PARAMS_WORD = /([-_ ]?)\b(\d+(?:\.\d+)?[KMBT])\b/g;
+
+/** The labels split around their one size word, or null when some label has none or several. */
+function splitOnSize(labels: readonly string[], word: RegExp): { head: string; word: string; tail: string }[] | null {
   const split = labels.map((l) => {
-    const m = [...l.matchAll(SIZE_WORD)];
+    const m = [...l.matchAll(word)];
     return m.length === 1 ? { head: l.slice(0, m[0]!.index + m[0]![1]!.length), word: m[0]![2]!, tail: l.slice(m[0]!.index + m[0]![0].length) } : null;
   });
   const first = split[0];
-  if (!first || split.some((s) => !s || s.head !== first.head || s.tail !== first.tail)) return modelFamily(labels[0]!);
-  return `${first.head}{${split.map((s) => s!.word).join(',')}}${first.tail}`;
+  if (!first || split.some((s) => !s || s.head !== first.head || s.tail !== first.tail)) return null;
+  return split as { head: string; word: string; tail: string }[];
+}
+
+/**
+ * One name for a family's rows that the table's labels can be read back from: the row's own label when
+ * the family has one row (`test-t5-small`, not `test-t5`), else the labels with the size words gathered
+ * in braces, in the order given (`Flan-T5-{Small,Base} (paper)`, or with parameter counts as size words,
+ * `Flan-PaLM {8B,62B,540B} (paper)`); the family name when the labels differ elsewhere too.
+ */
+export function familyLabel(labels: readonly string[]): string {
+  if (labels.length === 1) return labels[0]!;
+  const split = splitOnSize(labels, SIZE_WORD) ?? splitOnSize(labels, PARAMS_WORD);
+  if (!split) return modelFamily(labels[0]!);
+  return `${split[0]!.head}{${split.map((s) => s.word).join(',')}}${split[0]!.tail}`;
 }
 
 /** Say why a record's number is not a full-benchmark number, or null when it is. */
@@ -209,9 +219,14 @@ function referenceRow(ref: ReferenceRow): Row {
     cells[p.key] = { score: ref.scores[p.key]!, stderr: null, clustered: null, n: null, low: randomBaseline(col.benchmark, []).low, partial: null, file: null };
   });
   const label = `${ref.model} (paper)`;
+  // The PaLM rows end in their size as a parameter count (`PaLM 62B`), which modelFamily leaves alone
+  // (for our rows a count in a name is not a size ladder: `Qwen2.5-0.5B-Instruct`). Drop the row's own
+  // size label so PaLM 8B, 62B and 540B make one family, one line in the plot.
+  const sizeSuffix = [' ', '-', '_'].map((sep) => sep + ref.paramsLabel).find((suffix) => ref.model.endsWith(suffix));
+  const name = sizeSuffix ? ref.model.slice(0, -sizeSuffix.length) : ref.model;
   return {
     label,
-    family: modelFamily(label),
+    family: modelFamily(`${name} (paper)`),
     params: ref.params,
     paramsLabel: ref.paramsLabel,
     arch: ref.arch,
@@ -223,8 +238,10 @@ function referenceRow(ref: ReferenceRow): Row {
 }
 
 /**
- * Rows sorted by parameter count (unknown sizes last); at equal size, the paper's rows (T5 then Flan-T5,
- * as in Table 5) come before ours so each of our models sits right under its published counterpart.
+ * Rows sorted by parameter count (unknown sizes last), whatever their architecture, so Flan-T5 runs,
+ * decoder-only runs and the paper's T5 and PaLM rows read as one scaling ladder; at equal size, the
+ * paper's rows (in Table 5's order: T5 then Flan-T5, PaLM then Flan-PaLM then cont-PaLM) come before
+ * ours so each of our models sits right under its published counterpart.
  */
 function compareRows(a: Row, b: Row, refOrder: Map<string, number>): number {
   const pa = a.params ?? Infinity;

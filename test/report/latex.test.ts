@@ -22,7 +22,7 @@ async function latex(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** The body rows of the main tabular, split into blocks at each \midrule: [header, ours, T5, Flan-T5]. */
+/** The body rows of the main tabular, split into blocks at each \midrule: [header, ours, T5, Flan-T5, PaLM families…]. */
 function blocks(tex: string): string[][] {
   const body = tex.split('\\toprule\n')[1]!.split('\\bottomrule')[0]!;
   return body.split('\\midrule\n').map((b) => b.split('\n').filter((l) => l.endsWith('\\\\')));
@@ -31,48 +31,57 @@ function blocks(tex: string): string[][] {
 describe('report --format latex', () => {
   test('a two-level header: each benchmark over its Direct/CoT columns, a \\cmidrule under each group', async () => {
     const tex = await latex([SUITE, '--reference', 'flan-t5-paper']);
-    assert.match(tex, /\\begin\{tabular\}\{lrrrrrrrrr\}\n\\toprule\n/);
+    assert.match(tex, /\\begin\{tabular\}\{lrlrrrrrrrr\}\n\\toprule\n/);
     const [header] = blocks(tex);
     assert.equal(
       header![0],
-      ' &  & \\multicolumn{2}{c}{MMLU} & \\multicolumn{2}{c}{BBH} & \\multicolumn{1}{c}{TyDiQA} & \\multicolumn{1}{c}{MGSM} & \\multicolumn{1}{c}{MMLU} &  \\\\',
+      ' &  &  & \\multicolumn{2}{c}{MMLU} & \\multicolumn{2}{c}{BBH} & \\multicolumn{1}{c}{TyDiQA} & \\multicolumn{1}{c}{MGSM} & \\multicolumn{1}{c}{MMLU} &  \\\\',
     );
-    // Columns 1–2 are Model and Params, so MMLU spans 3–4, BBH 5–6, TyDiQA 7, MGSM 8, the 0-shot MMLU column 9.
-    assert.match(tex, /\n\\cmidrule\(lr\)\{3-4\} \\cmidrule\(lr\)\{5-6\} \\cmidrule\(lr\)\{7-7\} \\cmidrule\(lr\)\{8-8\} \\cmidrule\(lr\)\{9-9\}\n/);
-    assert.equal(header![1], 'Model & Params & Direct & CoT & Direct & CoT & Direct & CoT & Direct 0-shot & Norm. avg. \\\\');
+    // Columns 1–3 are Model, Params and Arch (the paper's rows mix t5 and palm), so MMLU spans 4–5, BBH
+    // 6–7, TyDiQA 8, MGSM 9, the 0-shot MMLU column 10.
+    assert.match(tex, /\n\\cmidrule\(lr\)\{4-5\} \\cmidrule\(lr\)\{6-7\} \\cmidrule\(lr\)\{8-8\} \\cmidrule\(lr\)\{9-9\} \\cmidrule\(lr\)\{10-10\}\n/);
+    assert.equal(header![1], 'Model & Params & Arch & Direct & CoT & Direct & CoT & Direct & CoT & Direct 0-shot & Norm. avg. \\\\');
   });
 
   test('our rows, then each reference family in its own block, each under a \\midrule', async () => {
     const tex = await latex([SUITE, '--reference', 'flan-t5-paper']);
-    const [, ours, t5, flan, ...rest] = blocks(tex);
-    assert.deepEqual(rest, []);
+    const [, ours, t5, flan, ...palm] = blocks(tex);
     const names = (b: string[] | undefined) => b!.map((l) => l.split(' & ')[0]);
     assert.deepEqual(names(ours), ['fixture/flan-t5-tiny', 'fixture/flan-t5-mini']);
     assert.deepEqual(names(t5), ['T5-Small (paper)', 'T5-Base (paper)', 'T5-Large (paper)', 'T5-XL (paper)', 'T5-XXL (paper)']);
     assert.deepEqual(names(flan), ['Flan-T5-Small (paper)', 'Flan-T5-Base (paper)', 'Flan-T5-Large (paper)', 'Flan-T5-XL (paper)', 'Flan-T5-XXL (paper)']);
+    // The PaLM families, each by size, in the order their first row comes by size.
+    assert.deepEqual(palm.map(names), [
+      ['PaLM 8B (paper)', 'PaLM 62B (paper)', 'PaLM 540B (paper)'],
+      ['Flan-PaLM 8B (paper)', 'Flan-PaLM 62B (paper)', 'Flan-PaLM 540B (paper)'],
+      ['cont-PaLM 62B (paper)'],
+      ['Flan-cont-PaLM 62B (paper)'],
+      ['U-PaLM 540B (paper)'],
+      ['Flan-U-PaLM 540B (paper)'],
+    ]);
     // Without reference rows there is one block and no \midrule after it.
     assert.equal(blocks(await latex([SUITE])).length, 2);
   });
 
   test('the best whole-benchmark number of each column is bold; a partial number never is', async () => {
     const tex = await latex([SUITE, '--reference', 'flan-t5-paper']);
-    // By hand from the fixtures (report-golden.test.ts) and Table 5:
-    //   MMLU direct: mini 87.5 > tiny 62.5 > Flan-T5-XXL 55.1.   MMLU CoT: Flan-T5-XXL 48.6 > tiny 37.5.
-    //   BBH direct: Flan-T5-XXL 45.3 > tiny 33.3.   BBH CoT: tiny 41.7 > Flan-T5-XXL 41.4; mini's 50.0 is a
-    //   --limit 2 run, left out.   TyDiQA: tiny 37.5 > 19.0.   MGSM CoT: mini 37.5 > tiny 12.5.
-    //   MMLU direct 0-shot: only tiny has one, so there is nothing to compare and nothing is bold.
-    //   Norm. avg.: tiny 25.9 > Flan-T5-XXL 23.7.
+    // By hand from the fixtures (report-golden.test.ts) and Table 5 (cells: 0 model, 1 params, 2 arch):
+    //   MMLU direct: mini 87.5 > Flan-U-PaLM 540B 74.1.   MMLU CoT: Flan-PaLM 540B 70.9 > Flan-U-PaLM 69.8.
+    //   BBH direct: Flan-U-PaLM 59.3 > Flan-PaLM 540B 57.9.   BBH CoT: Flan-PaLM 540B 66.3 > Flan-U-PaLM
+    //   64.9 (mini's 50.0 is a --limit 2 run, never bold).   TyDiQA: Flan-U-PaLM 68.3 > Flan-PaLM 540B 67.8.
+    //   MGSM CoT: Flan-U-PaLM 60.4 > Flan-PaLM 540B 57.0.   MMLU direct 0-shot: only tiny has one, so
+    //   there is nothing to compare and nothing is bold.   Norm. avg.: Flan-U-PaLM 59.1 > Flan-PaLM 58.4.
     const bold = [...tex.matchAll(/^(.*?) & .*$/gm)]
       .map((m) => ({ model: m[1]!, cells: m[0].replace(/ \\\\$/, '').split(' & ') }))
       .flatMap(({ model, cells }) => cells.flatMap((c, i) => (c.includes('\\textbf') ? [`${model}:${i}`] : [])));
     assert.deepEqual(bold.sort(), [
-      'Flan-T5-XXL (paper):3',
-      'Flan-T5-XXL (paper):4',
-      'fixture/flan-t5-mini:2',
-      'fixture/flan-t5-mini:7',
-      'fixture/flan-t5-tiny:5',
-      'fixture/flan-t5-tiny:6',
-      'fixture/flan-t5-tiny:9',
+      'Flan-PaLM 540B (paper):4',
+      'Flan-PaLM 540B (paper):6',
+      'Flan-U-PaLM 540B (paper):10',
+      'Flan-U-PaLM 540B (paper):5',
+      'Flan-U-PaLM 540B (paper):7',
+      'Flan-U-PaLM 540B (paper):8',
+      'fixture/flan-t5-mini:3',
     ]);
     assert.match(tex, / & 50\.0\$\^\{\*\}\$ & /, 'the partial cell is marked, not bold');
     assert.match(tex, /Bold: the best number in its column among whole-benchmark numbers/);
@@ -94,7 +103,7 @@ describe('report --format latex', () => {
     const tex = await latex([SUITE, '--reference', 'flan-t5-paper', '--stderr']);
     // ± in a smaller size after the number (and after a partial mark). mini's BBH CoT (--limit 2): tasks
     // 11, 10, 00 → standard errors 0, 50, 0 → √(50²)/3 = 16.7.
-    assert.match(tex, /^fixture\/flan-t5-tiny & 77M & 62\.5\\,\{\\scriptsize\$\\pm\$19\.1\} & /m);
+    assert.match(tex, /^fixture\/flan-t5-tiny & 77M & t5 & 62\.5\\,\{\\scriptsize\$\\pm\$19\.1\} & /m);
     assert.match(tex, / & 50\.0\$\^\{\*\}\$\\,\{\\scriptsize\$\\pm\$16\.7\} & /);
     const notes = tex.split('\\end{tabular}\n')[1]!;
     assert.match(notes, /^\n\\smallskip\n\{\\footnotesize\\raggedright\n/);

@@ -83,8 +83,10 @@ describe('normalisedAverage', () => {
 
 /**
  * docs/protocol.md §4: normalising the BBH aggregate with the 27-task mean low reproduces Table 5's normalised
- * averages within 0.2 for Flan-T5 and up to about 1 point for T5 (the paper normalised per task). The
- * measured gaps (ours − published), documented in the README, are pinned here to 0.01.
+ * averages within 0.2 for Flan-T5, up to about 1 point for T5 and within 0.7 for the PaLM family (the paper
+ * normalised per task). The measured gaps (ours − published), documented in the README, are pinned here to
+ * 0.01. For the PaLM rows this is also a check on their transcription: the gaps all fall between −0.29 and
+ * −0.67, one side of zero, where a mistyped digit in the tens would move one row's gap by over 1.
  */
 describe('the paper normalised average from its six published numbers', () => {
   const MEASURED_GAPS: Record<string, number> = {
@@ -98,17 +100,31 @@ describe('the paper normalised average from its six published numbers', () => {
     'Flan-T5-XL': -0.16,
     'T5-XXL': 0.85,
     'Flan-T5-XXL': -0.19,
+    'PaLM 8B': -0.29,
+    'Flan-PaLM 8B': -0.36,
+    'PaLM 62B': -0.43,
+    'Flan-PaLM 62B': -0.6,
+    'PaLM 540B': -0.4,
+    'Flan-PaLM 540B': -0.51,
+    'cont-PaLM 62B': -0.43,
+    'Flan-cont-PaLM 62B': -0.59,
+    'U-PaLM 540B': -0.53,
+    'Flan-U-PaLM 540B': -0.67,
   };
   const rows = loadReference('flan-t5-paper');
 
-  test('Table 5 ships with all ten rows and parses its size labels', () => {
+  test("Table 5 ships with all twenty rows in the paper's order and parses its size labels", () => {
     assert.deepEqual(
       rows.map((r) => r.model),
       Object.keys(MEASURED_GAPS),
     );
     assert.deepEqual(
       rows.map((r) => r.params),
-      [80e6, 80e6, 250e6, 250e6, 780e6, 780e6, 3e9, 3e9, 11e9, 11e9],
+      [80e6, 80e6, 250e6, 250e6, 780e6, 780e6, 3e9, 3e9, 11e9, 11e9, 8e9, 8e9, 62e9, 62e9, 540e9, 540e9, 62e9, 62e9, 540e9, 540e9],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.arch),
+      [...Array<string>(10).fill('t5'), ...Array<string>(10).fill('palm')],
     );
   });
 
@@ -118,7 +134,7 @@ describe('the paper normalised average from its six published numbers', () => {
       const ours = normalisedAverage(six)!.value;
       const gap = ours - row.normAvg;
       // Table 5 prints one decimal, so the published value itself carries up to ±0.05 of rounding.
-      const bound = row.model.startsWith('Flan-T5') ? 0.2 : 1.0 + 0.05;
+      const bound = row.arch === 'palm' ? 0.7 : row.model.startsWith('Flan-T5') ? 0.2 : 1.0 + 0.05;
       assert.ok(Math.abs(gap) <= bound, `${row.model}: ours ${ours.toFixed(3)} vs published ${row.normAvg} (gap ${gap.toFixed(3)}) exceeds ${bound}`);
       close(gap, MEASURED_GAPS[row.model]!, 0.01, `${row.model} gap`);
     });

@@ -58,6 +58,21 @@ describe('scaling plot', () => {
     assert.equal(wide.labels.get(91_000), '91K');
     assert.equal(wide.labels.get(247_577_856), '250M');
     assert.equal(wide.angle, -40);
+    // The paper's PaLM sizes: on an axis from 80M to 540B, 8B and 11B are about 9 px apart at 270 px
+    // (ln(11/8) / ln(540B/80M) × 246 px), closer than angled labels can be (11·1.1 / sin 40° ≈ 18.8 px):
+    // one label. 3B and 8B, about 27 px apart, keep their own.
+    const palm = sizeTicks([8e7, 3e9, 8e9, 11e9, 62e9, 540e9], 270);
+    assert.deepEqual(
+      [...palm.labels],
+      [
+        [8e7, '80M'],
+        [3e9, '3B'],
+        [8e9, '8B/11B'],
+        [11e9, ''],
+        [62e9, '62B'],
+        [540e9, '540B'],
+      ],
+    );
   });
 
   test('text is measured in the shipped font: advance widths from DejaVu Sans, checked against resvg', () => {
@@ -75,6 +90,8 @@ describe('scaling plot', () => {
   test('legend names are the table names: a lone model keeps its label, a family lists its size words', () => {
     assert.equal(familyLabel(['test-t5-small']), 'test-t5-small');
     assert.equal(familyLabel(['Flan-T5-Small (paper)', 'Flan-T5-Base (paper)', 'Flan-T5-XXL (paper)']), 'Flan-T5-{Small,Base,XXL} (paper)');
+    // Sizes as parameter counts, as the paper names its PaLM rows.
+    assert.equal(familyLabel(['Flan-PaLM 8B (paper)', 'Flan-PaLM 62B (paper)', 'Flan-PaLM 540B (paper)']), 'Flan-PaLM {8B,62B,540B} (paper)');
     assert.equal(familyLabel(['google/t5-small-lm-adapt', 'google/t5-base-lm-adapt']), 'google/t5-{small,base}-lm-adapt');
     // One label without a size word: the family name.
     assert.equal(familyLabel(['test-t5', 'test-t5-small']), 'test-t5');
@@ -107,10 +124,21 @@ describe('scaling plot', () => {
     assert.equal(single.layer.length, 3, 'lines, error bars, points');
     assert.deepEqual(single.transform, [{ filter: { field: 'panel', equal: 'Norm. avg.' } }]);
     assert.equal(single.layer[0].encoding.y.axis.title, 'Normalised average');
-    // tiny's average and the 10 paper rows; mini has no average, so no legend entry either.
-    assert.equal(single.data.values.length, 11);
-    assert.deepEqual(single.layer[0].encoding.color.scale.domain, ['fixture/flan-t5-tiny', 'Flan-T5-{Small,Base,Large,XL,XXL} (paper)', 'T5-{Small,Base,Large,XL,XXL} (paper)']);
-    assert.deepEqual(single.layer[0].encoding.strokeDash.scale.range, [[1, 0], [6, 4], [2, 3]]);
+    // tiny's average and the 20 paper rows; mini has no average, so no legend entry either. One legend
+    // entry per paper family, the PaLM sizes gathered like the T5 ones; dashes cycle over the references.
+    assert.equal(single.data.values.length, 21);
+    assert.deepEqual(single.layer[0].encoding.color.scale.domain, [
+      'fixture/flan-t5-tiny',
+      'Flan-PaLM {8B,62B,540B} (paper)',
+      'Flan-T5-{Small,Base,Large,XL,XXL} (paper)',
+      'Flan-U-PaLM 540B (paper)',
+      'Flan-cont-PaLM 62B (paper)',
+      'PaLM {8B,62B,540B} (paper)',
+      'T5-{Small,Base,Large,XL,XXL} (paper)',
+      'U-PaLM 540B (paper)',
+      'cont-PaLM 62B (paper)',
+    ]);
+    assert.deepEqual(single.layer[0].encoding.strokeDash.scale.range, [[1, 0], [6, 4], [2, 3], [8, 3, 2, 3], [6, 4], [2, 3], [8, 3, 2, 3], [6, 4], [2, 3]]);
 
     const grid = scalingPlotSpec(table, 'grid') as any;
     assert.deepEqual(
@@ -126,8 +154,8 @@ describe('scaling plot', () => {
         ['Norm. avg.', 'Normalised average'],
       ],
     );
-    // 10 paper rows × 7 values (six columns + average), plus ours: tiny 7 columns + average, mini 3.
-    assert.equal(grid.data.values.length, 70 + 8 + 3);
+    // 20 paper rows × 7 values (six columns + average), plus ours: tiny 7 columns + average, mini 3.
+    assert.equal(grid.data.values.length, 140 + 8 + 3);
   });
 
   test('the SVG: an error bar of ±1 standard error per point of ours, the partial run hollow', async () => {
@@ -139,7 +167,7 @@ describe('scaling plot', () => {
     assert.ok(bars.includes('params: 76961152; Exact match (%): 43.4059346044; upper_lo: 81.5940653956; family: fixture/flan-t5-tiny; hi: 81.5940653956; lo: 43.4059346044'));
     assert.ok(bars.includes('params: 247577856; Exact match (%): 75; upper_lo: 100; family: fixture/flan-t5-mini; hi: 100; lo: 75'));
     const points = svgPoints(svg);
-    assert.equal(points.length, 81);
+    assert.equal(points.length, 140 + 8 + 3);
     const hollow = points.filter((p) => p.fill === 'white').map((p) => `${p.label.model} ${p.label.panel}`);
     assert.deepEqual(hollow, ['fixture/flan-t5-mini BBH CoT'], 'only the --limit 2 run');
     assert.match(svg, />Hollow: a partial run/);

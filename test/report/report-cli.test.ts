@@ -19,7 +19,8 @@ describe('report --format html and --plot', () => {
     // The only URLs are SVG namespace declarations.
     const urls = [...html.matchAll(/https?:\/\/[^\s"')<]+/g)].map((m) => m[0]);
     assert.deepEqual([...new Set(urls)].sort(), ['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg']);
-    assert.match(html, /<tr class="reference"><td>Flan-T5-XXL \(paper\)<\/td><td>11B<\/td><td>55\.1<\/td>/);
+    assert.match(html, /<tr class="reference"><td>Flan-T5-XXL \(paper\)<\/td><td>11B<\/td><td>t5<\/td><td>55\.1<\/td>/);
+    assert.match(html, /<tr class="reference"><td>Flan-U-PaLM 540B \(paper\)<\/td><td>540B<\/td><td>palm<\/td><td>74\.1<\/td>/);
     assert.match(html, /<td title="n = 8">62\.5<\/td>/);
     assert.match(html, /<h2>MMLU direct: per task<\/h2>/);
     assert.match(html, /english <span class="se">\(not in average\)<\/span>/);

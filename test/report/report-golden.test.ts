@@ -94,7 +94,7 @@ describe('report golden files', () => {
     const md = await report(['--reference', 'flan-t5-paper', '--stderr']);
     const rows = mdRows(md);
     assert.deepEqual([...rows.keys()].slice(0, 4), ['fixture/flan-t5-tiny', 'T5-Small (paper)', 'Flan-T5-Small (paper)', 'fixture/flan-t5-mini']);
-    assert.equal(rows.size, 12);
+    assert.equal(rows.size, 22);
     assert.equal(rows.get('fixture/flan-t5-tiny')!['MMLU direct'], '62.5 ± 19.1');
     // Norm. avg. se: √Σ((100/(100−low))·se_i)² / 6 with the six benchmark standard errors.
     const se = [19.09, 19.09, 11.79, 16.0, 19.09, 12.5];
@@ -105,6 +105,7 @@ describe('report golden files', () => {
     assert.deepEqual(rows.get('Flan-T5-XXL (paper)'), {
       Model: 'Flan-T5-XXL (paper)',
       Params: '11B',
+      Arch: 't5',
       'MMLU direct': '55.1',
       'MMLU CoT': '48.6',
       'BBH direct': '45.3',
@@ -116,6 +117,52 @@ describe('report golden files', () => {
     });
     assert.equal(rows.get('T5-Small (paper)')!['Norm. avg.'], '-9.2');
     await golden('paper-suite-reference-stderr.md', md);
+  });
+
+  test("--reference flan-t5-paper: the PaLM family's rows of Table 5, by size among the T5 rows, Arch palm", async () => {
+    const rows = mdRows(await report(['--reference', 'flan-t5-paper']));
+    // arXiv:2210.11416v5, Table 5, p. 11, read off two independent text copies of the PDF (docs/protocol.md
+    // §7): Norm. avg., MMLU direct, MMLU CoT, BBH direct, BBH CoT, TyDiQA direct, MGSM CoT.
+    const table5: Record<string, [string, string[]]> = {
+      'PaLM 8B': ['8B', ['6.4', '24.3', '24.1', '30.8', '30.1', '25.0', '3.4']],
+      'Flan-PaLM 8B': ['8B', ['21.9', '49.3', '41.3', '36.4', '31.1', '47.5', '8.2']],
+      'PaLM 62B': ['62B', ['28.4', '55.1', '49.0', '37.4', '43.0', '40.5', '18.2']],
+      'Flan-PaLM 62B': ['62B', ['38.8', '59.6', '56.9', '47.5', '44.9', '58.7', '28.5']],
+      'PaLM 540B': ['540B', ['49.1', '71.3', '62.9', '49.1', '63.7', '52.9', '45.9']],
+      'Flan-PaLM 540B': ['540B', ['58.4', '73.5', '70.9', '57.9', '66.3', '67.8', '57.0']],
+      'cont-PaLM 62B': ['62B', ['38.1', '61.2', '57.6', '41.7', '53.1', '45.7', '32.0']],
+      'Flan-cont-PaLM 62B': ['62B', ['46.7', '66.1', '62.0', '51.0', '53.3', '62.7', '40.3']],
+      'U-PaLM 540B': ['540B', ['50.2', '71.5', '64.0', '49.2', '62.4', '54.6', '49.9']],
+      'Flan-U-PaLM 540B': ['540B', ['59.1', '74.1', '69.8', '59.3', '64.9', '68.3', '60.4']],
+    };
+    for (const [model, [size, [norm, ...six]]] of Object.entries(table5)) {
+      const label = `${model} (paper)`;
+      assert.deepEqual(rows.get(label), {
+        Model: label,
+        Params: size,
+        Arch: 'palm',
+        'MMLU direct': six[0],
+        'MMLU CoT': six[1],
+        'BBH direct': six[2],
+        'BBH CoT': six[3],
+        'TyDiQA direct': six[4],
+        'MGSM CoT': six[5],
+        'MMLU direct 0-shot': '–',
+        'Norm. avg.': norm,
+      });
+    }
+    // Ordered by parameter count across architectures: PaLM 8B between Flan-T5-XL (3B) and T5-XXL (11B),
+    // the 540B rows last; at one size, Table 5's order.
+    const labels = [...rows.keys()];
+    assert.deepEqual(labels.slice(labels.indexOf('Flan-T5-XL (paper)'), labels.indexOf('T5-XXL (paper)') + 1), [
+      'Flan-T5-XL (paper)',
+      'PaLM 8B (paper)',
+      'Flan-PaLM 8B (paper)',
+      'T5-XXL (paper)',
+    ]);
+    assert.deepEqual(labels.slice(-4), ['PaLM 540B (paper)', 'Flan-PaLM 540B (paper)', 'U-PaLM 540B (paper)', 'Flan-U-PaLM 540B (paper)']);
+    // Our fixture records predate model.arch (T5-only days): they print as t5.
+    assert.equal(rows.get('fixture/flan-t5-tiny')!.Arch, 't5');
   });
 
   test('csv: stable column ids, numbers to 2 decimals, partial columns listed', async () => {
@@ -138,10 +185,11 @@ describe('report golden files', () => {
 
   test('latex: Table 5 layout with escaped names and typeset minus signs (details in latex.test.ts)', async () => {
     const tex = await report(['--format', 'latex', '--reference', 'flan-t5-paper', '--caption', 'Flan-T5 on the held-out benchmarks.']);
-    assert.match(tex, /\\begin\{tabular\}\{lrrrrrrrrr\}\n\\toprule\n/);
+    assert.match(tex, /\\begin\{tabular\}\{lrlrrrrrrrr\}\n\\toprule\n/);
     assert.match(tex, /\\bottomrule\n\\end\{tabular\}/);
-    assert.match(tex, /^fixture\/flan-t5-tiny & 77M & 62\.5 & 37\.5 & 33\.3 & \\textbf\{41\.7\} & \\textbf\{37\.5\} & 12\.5 & 12\.5 & \\textbf\{25\.9\} \\\\$/m);
-    assert.match(tex, /^T5-Small \(paper\) & 80M & 26\.7 & 5\.6 & 27\.0 & 7\.2 & 0\.0 & 0\.4 & -- & \$-\$9\.2 \\\\$/m);
+    assert.match(tex, /^fixture\/flan-t5-tiny & 77M & t5 & 62\.5 & 37\.5 & 33\.3 & 41\.7 & 37\.5 & 12\.5 & 12\.5 & 25\.9 \\\\$/m);
+    assert.match(tex, /^Flan-U-PaLM 540B \(paper\) & 540B & palm & 74\.1 & 69\.8 & \\textbf\{59\.3\} & 64\.9 & \\textbf\{68\.3\} & \\textbf\{60\.4\} & -- & \\textbf\{59\.1\} \\\\$/m);
+    assert.match(tex, /^T5-Small \(paper\) & 80M & t5 & 26\.7 & 5\.6 & 27\.0 & 7\.2 & 0\.0 & 0\.4 & -- & \$-\$9\.2 \\\\$/m);
     assert.match(tex, /50\.0\$\^\{\*\}\$/);
     await golden('paper-suite-reference.tex', tex);
   });

@@ -93,7 +93,21 @@ describe('buildReportTable', () => {
     assert.equal(t.showArch, true);
     const ours = t.rows.filter((r) => !r.reference);
     assert.deepEqual(ours.map((r) => [r.label, r.arch]), [['Xenova/flan-t5-small', 't5'], ['Xenova/gpt2', 'gpt2'], ['HuggingFaceTB/SmolLM2-135M', 'llama']]);
-    assert.ok(t.rows.filter((r) => r.reference).every((r) => r.arch === 't5'));
+    const refs = t.rows.filter((r) => r.reference);
+    assert.deepEqual([...new Set(refs.map((r) => r.arch))], ['t5', 'palm']);
+    // Every row, ours and the paper's, encoder-decoder or decoder-only, in parameter-count order.
+    const params = t.rows.map((r) => r.params!);
+    assert.deepEqual(params, [...params].sort((a, b) => a - b));
+    // At 62B the paper's order: PaLM, Flan-PaLM, then cont-PaLM, Flan-cont-PaLM.
+    assert.deepEqual(
+      t.rows.filter((r) => r.params === 62e9).map((r) => [r.label, r.arch, r.family]),
+      [
+        ['PaLM 62B (paper)', 'palm', 'PaLM (paper)'],
+        ['Flan-PaLM 62B (paper)', 'palm', 'Flan-PaLM (paper)'],
+        ['cont-PaLM 62B (paper)', 'palm', 'cont-PaLM (paper)'],
+        ['Flan-cont-PaLM 62B (paper)', 'palm', 'Flan-cont-PaLM (paper)'],
+      ],
+    );
     const { renderMarkdown } = await import('../../src/report/format/markdown.js');
     const { renderCsv } = await import('../../src/report/format/csv.js');
     const md = renderMarkdown({ table: t, breakdown: null, stderr: false });
@@ -168,7 +182,7 @@ describe('buildReportTable', () => {
       t.columns.map((c) => c.id),
       ['mmlu_direct', 'mmlu_cot', 'bbh_direct', 'bbh_cot', 'tydiqa_direct', 'mgsm_cot', 'mmlu_direct_0shot'],
     );
-    assert.equal(t.rows.filter((r) => r.reference).length, 10);
+    assert.equal(t.rows.filter((r) => r.reference).length, 20);
     assert.ok(t.showNormAvg);
     assert.equal(t.rows.find((r) => !r.reference)!.normAvg, null);
   });

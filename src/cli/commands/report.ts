@@ -36,7 +36,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .positional('results', { type: 'string', array: true, demandOption: true, description: 'run record JSON files or folders holding them' })
       .option('format', { type: 'string', description: `output format: ${Object.keys(REPORT_FORMATS).join(', ')} (default: from --out, else md)` })
       .option('json', { type: 'boolean', description: 'same as --format json' })
-      .option('reference', { type: 'string', description: `add published rows, marked '(paper)': ${REFERENCES.join(', ')} (Table 5 of the Flan-T5 paper)` })
+      .option('reference', { type: 'string', description: `add published rows, marked '(paper)': ${REFERENCES.join(', ')} (Table 5 of the Flan-T5 paper: T5, Flan-T5 and the PaLM family)` })
       .option('breakdown', { type: 'boolean', description: 'add per-task tables (MMLU categories and subjects, BBH tasks, languages)' })
       .option('stderr', { type: 'boolean', description: 'show ± one standard error, and the clustered one beside it where examples cluster (MGSM, TyDiQA)' })
       .option('cluster', { type: 'string', description: 'task: also show MMLU and BBH standard errors clustered by task (with --stderr)' })

@@ -66,9 +66,17 @@ export function headerLabels(table: ReportTable): string[] {
   return ['Model', 'Params', ...(table.showArch ? ['Arch'] : []), ...table.columns.map((c) => c.label), ...(table.showNormAvg ? ['Norm. avg.'] : [])];
 }
 
+/**
+ * A row's architecture as printed. Records without `model.arch` predate decoder-only support, when every
+ * model flan-eval could run was a T5 (buildReportTable counts them as t5 too when deciding on the column).
+ */
+export function archText(row: Row): string {
+  return row.arch ?? 't5';
+}
+
 /** The text cells before the scores: model, size, and the architecture when the table mixes them. */
 export function leadCells(table: ReportTable, row: Row): string[] {
-  return [row.label, row.paramsLabel, ...(table.showArch ? [row.arch ?? '?'] : [])];
+  return [row.label, row.paramsLabel, ...(table.showArch ? [archText(row)] : [])];
 }
 
 /** A row's cells in column order (undefined where the model has no score), then the normalised average. */

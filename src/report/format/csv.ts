@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { RenderInput } from './common.js';
+import { archText, type RenderInput } from './common.js';
 
 /**
  * CSV for spreadsheets and scripts: one row per model, one column per benchmark × format named by its
@@ -23,7 +23,7 @@ export function renderCsv({ table, breakdown, stderr }: RenderInput): string {
   if (table.showNormAvg) header.push('norm_avg', ...(stderr ? ['norm_avg_stderr'] : []));
   header.push('partial');
   const rows = table.rows.map((row) => {
-    const out: (string | number)[] = [row.label, row.params ?? '', row.paramsLabel, ...(table.showArch ? [row.arch ?? ''] : []), row.reference ? (table.reference ?? 'reference') : 'ours'];
+    const out: (string | number)[] = [row.label, row.params ?? '', row.paramsLabel, ...(table.showArch ? [archText(row)] : []), row.reference ? (table.reference ?? 'reference') : 'ours'];
     for (const c of table.columns) {
       const cell = row.cells[c.id];
       out.push(round2(cell?.score));
