@@ -210,18 +210,12 @@ async function main(): Promise<void> {
             notes.push(`${s}: failed (${(e as Error).message})`);
           }
           entry.sides = rows(work.kind, results, stops, decode);
+          entry.notes = [...notes, ...referenceNotes(work.kind, results, stops, decode)];
           await save(); // after every side, so a run stopped at its time limit keeps what finished
         }
-        // The reference against ours on the same device and dtype: the like-for-like token check behind a speed-up.
-        for (const [s, r] of results) {
-          const d = SIDES[s]!;
-          const ours = [...results].find(([o]) => SIDES[o]!.side === 'ours' && SIDES[o]!.device === d.device && SIDES[o]!.dtype === d.dtype && SIDES[o]!.rowRemoval !== 'mask');
-          if (d.side !== 'reference' || !ours) continue;
-          const a = agreement(work.kind, r.items, ours[1].items, stops, decode);
-          notes.push(`${s} vs ${ours[0]} (same files, device and dtype): identical greedy tokens ${a.identical}/${r.items.length}, token-prefix agreement ${a.tokenPrefixAgreement?.toFixed(3)}`);
-        }
-        log(markdown([entry]));
+        entry.notes = [...notes, ...referenceNotes(work.kind, results, stops, decode)]; // skips after the last run side
         await save();
+        log(markdown([entry]));
       }
     }
   } finally {
@@ -254,6 +248,19 @@ function rows(kind: 'generation' | 'scoring', results: Map<string, WorkerResult 
     examples: r.examples,
     ...(base ? agreement(kind, r.items, base.items, stops, decode) : { identical: 0, meanAbsLoglikDelta: null, maxAbsLoglikDelta: null, tokenPrefixAgreement: null }),
   }));
+}
+
+/** Each reference side against ours on the same device and dtype: the like-for-like token check behind a speed-up. */
+function referenceNotes(kind: 'generation' | 'scoring', results: Map<string, WorkerResult>, stops: string[][], decode: (ids: readonly number[]) => string): string[] {
+  const notes: string[] = [];
+  for (const [s, r] of results) {
+    const d = SIDES[s]!;
+    const ours = [...results].find(([o]) => SIDES[o]!.side === 'ours' && SIDES[o]!.device === d.device && SIDES[o]!.dtype === d.dtype && SIDES[o]!.rowRemoval !== 'mask');
+    if (d.side !== 'reference' || !ours) continue;
+    const a = agreement(kind, r.items, ours[1].items, stops, decode);
+    notes.push(`${s} vs ${ours[0]} (same files, device and dtype): identical greedy tokens ${a.identical}/${r.items.length}, token-prefix agreement ${a.tokenPrefixAgreement?.toFixed(3)}`);
+  }
+  return notes;
 }
 
 function markdown(report: ReportEntry[]): string {
