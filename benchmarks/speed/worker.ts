@@ -207,7 +207,7 @@ async function runCausalReference(spec: WorkerSpec, w: Workload): Promise<Worker
   const name = basename(spec.modelDir);
   const t0 = performance.now();
   const tokenizer = await AutoTokenizer.from_pretrained(name, { local_files_only: true });
-  const model = await AutoModelForCausalLM.from_pretrained(name, { local_files_only: true, dtype: 'fp32', device: 'cpu' });
+  const model = await AutoModelForCausalLM.from_pretrained(name, { local_files_only: true, dtype: spec.dtype ?? 'fp32', device: (spec.device ?? 'cpu') as 'cpu' | 'webgpu' });
   const loadSeconds = (performance.now() - t0) / 1000;
   const eos = new Set([model.generation_config?.eos_token_id ?? []].flat().map(Number));
   const encode = (text: string) => tokenizer.encode(text);

@@ -3,8 +3,20 @@
 # Prepare here first: `bash scripts/device/pack.sh` (Node and the production node_modules as .devpack/, the
 # Vulkan loader as .gl/, and a fresh dist/). Then:
 #   run(command="bash scripts/device/gpu-speed.sh", carry=[".gl", ".devpack", "dist"], timeout_s=600)
-# Writes: doctor.json, gpu-speed.json, gpu-speed.md, nvidia-smi.txt, log.txt (copy the .md/.json into
-# benchmarks/speed/results/).
+# Writes: doctor.json, gpu-speed-t5.json, gpu-speed-llama.json, gpu-speed.md (both), nvidia-smi.txt, log.txt
+# (copy the .md/.json into benchmarks/speed/results/).
+#
+# Sizing (estimate; no H200 has run it yet): writing both models about 1 min; per model and workload six
+# sides, each its own process (load a few seconds). The slowest sides are the two Transformers.js ones on
+# bbh-cot: 16 prompts × up to 128 tokens one at a time, about 2,000 decoder steps; at the 10-20 ms a step
+# that WebGPU dispatch costs a 12- or 30-layer decoder, 20-40 s each. Estimated 3 min per model, about
+# 7 min in all. Each model gets its own deadline (T5 half of what is left, llama the rest) and gpu.ts
+# rewrites its results after every side, so an overrun loses one side, not the llama half.
+# mmlu-direct-generate's real lengths reach 5,044 tokens: one T5-base row then needs a 1.2 GiB attention
+# tensor, which ours refuses (a failed side, with the reason in log.txt) if the GPU's WebGPU buffer limit is
+# lower (lavapipe: 128 MiB; NVIDIA's Vulkan drivers report a 4 GiB storage-buffer range, not checked here).
+# Dry run on a machine without a GPU (Mesa lavapipe; sized down; a .devpack is still needed):
+#   GPU_SPEED_HOST_GL=1 GPU_SPEED_T5_SHAPE=tiny GPU_SPEED_CAUSAL_SHAPE=tiny GPU_SPEED_EXAMPLES=3 bash scripts/device/gpu-speed.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/flan-eval-gpu-out}"
@@ -41,16 +53,19 @@ M=/tmp/flan-eval-models
 mkdir -p "$M"
 echo "== models ($(left)s left)"
 node bin/flan-eval.js make-test-model --shape "$T5_SHAPE" --fp16 --seed 1 --out "$M/$T5_SHAPE" >/dev/null
-models=(--model "$M/$T5_SHAPE")
-if node bin/flan-eval.js make-test-model --help 2>/dev/null | grep -q -- '--arch'; then
-  node bin/flan-eval.js make-test-model --arch llama --shape "$CAUSAL_SHAPE" --fp16 --seed 1 --out "$M/llama-$CAUSAL_SHAPE" >/dev/null && models+=(--model "$M/llama-$CAUSAL_SHAPE")
-fi
+node bin/flan-eval.js make-test-model --arch llama --shape "$CAUSAL_SHAPE" --fp16 --seed 1 --out "$M/llama-$CAUSAL_SHAPE" >/dev/null
 
-# Real-length prompts where this checkout can synthesise them (benchmarks/speed/workloads.ts), else the sample data.
-echo "== bench ($(left)s left)"
-timeout "$(left)" node dist/benchmarks/speed/gpu.js "${models[@]}" --synthetic \
-  --workloads bbh-cot,mmlu-direct-generate --examples "$EXAMPLES" --batch-size 16 --threads "$(nproc)" \
-  --sides cpu,webgpu,webgpu-fp16,webgpu-mask,reference-webgpu \
-  --out "$OUT/gpu-speed.json" --md "$OUT/gpu-speed.md"
-echo "gpu-speed: exit $? after $((SECONDS - start))s"
-cat "$OUT/gpu-speed.md" 2>/dev/null
+# Real-length prompts (benchmarks/speed/workloads.ts syntheticWorkload). Sides in order of importance: the
+# CPU baseline, then fp32 against Transformers.js (the 10× goal, identical tokens), then fp16, then masking.
+bench() { # name, seconds, model folder
+  echo "== bench $1 ($(left)s left, $2 s for it)"
+  timeout "$2" node dist/benchmarks/speed/gpu.js --model "$3" --synthetic \
+    --workloads bbh-cot,mmlu-direct-generate --examples "$EXAMPLES" --batch-size 16 --threads "$(nproc)" \
+    --sides cpu,webgpu,reference-webgpu,webgpu-fp16,reference-webgpu-fp16,webgpu-mask \
+    --out "$OUT/gpu-speed-$1.json" --md "$OUT/gpu-speed-$1.md"
+  echo "gpu-speed: $1 exit $? after $((SECONDS - start))s"
+}
+bench t5 $(($(left) / 2)) "$M/$T5_SHAPE"
+bench llama "$(left)" "$M/llama-$CAUSAL_SHAPE"
+cat "$OUT"/gpu-speed-t5.md "$OUT"/gpu-speed-llama.md >"$OUT/gpu-speed.md" 2>/dev/null
+cat "$OUT/gpu-speed.md"
