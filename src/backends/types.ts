@@ -73,6 +73,11 @@ export interface BackendInfo {
   /** True for random-weight models written by make-test-model (their scores mean nothing). */
   isTestModel: boolean;
   shape: ModelShape;
+  /**
+   * Bytes the backend may keep between batches beyond its weights (the decoder-only backend's cache of
+   * shared few-shot prefixes); the memory budget sets them aside before planning batches.
+   */
+  heldBytes: number;
 }
 
 /** ONNX file variants of an export (docs/protocol.md §6): fp32, `_fp16`, `_quantized` (8-bit), `_q4` (4-bit MatMulNBits). */

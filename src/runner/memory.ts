@@ -116,9 +116,12 @@ export function weightBytes(info: Pick<BackendInfo, 'dir' | 'files'>): number {
  */
 export const RUNTIME_BYTES = 400e6;
 
-/** What a batch's activations may take under `maxMemory` once the model is loaded; 0 or less: nothing. */
-export function activationBudget(maxMemory: number, info: Pick<BackendInfo, 'dir' | 'files'>): number {
-  return maxMemory - weightBytes(info) - RUNTIME_BYTES;
+/**
+ * What a batch's activations may take under `maxMemory` once the model is loaded (weights, runtime, and
+ * what the backend holds between batches); 0 or less: nothing.
+ */
+export function activationBudget(maxMemory: number, info: Pick<BackendInfo, 'dir' | 'files' | 'heldBytes'>): number {
+  return maxMemory - weightBytes(info) - RUNTIME_BYTES - info.heldBytes;
 }
 
 /**

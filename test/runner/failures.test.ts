@@ -24,6 +24,7 @@ function fakeBackend(poison: string | null): ModelBackend {
       runtimeVersion: '0',
       params: null,
       isTestModel: true,
+      heldBytes: 0,
       shape: { kind: 'decoder-only', layers: 1, encoderLayers: 0, hidden: 8, heads: 1, kvHeads: 1, headDim: 8, ffn: 8, vocab: 8, bytesPerElement: 4 },
     },
     countTokens: (texts) => texts.map((t) => t.length),

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fixturesDir, repoRoot, runCli, tempDir } from '../helpers/cli.js';
-import { testModelDir } from '../helpers/testModel.js';
+import { causalTestModelDir, testModelDir } from '../helpers/testModel.js';
 
 const DATA = join(fixturesDir, 'data');
 let model: string;
@@ -82,6 +82,25 @@ describe('run', () => {
     assert.match(r.stderr, /warning: mmlu\/[a-z_]+\/\d+ \(\d+ prompt tokens\) needs about \d+ MB alone, over the --max-memory budget; running it by itself/);
     assert.match(r.stderr, /warning: bbh\/[a-z_]+\/\d+ \(\d+ prompt tokens\)/);
     assert.deepEqual(await predictions(out), reference);
+  });
+
+  test('--max-memory: a decoder-only model sets its shared-prefix cache aside before planning batches; T5 keeps none', async () => {
+    const llama = await causalTestModelDir('llama');
+    const args = (m: string) => ['run', 'mmlu', '--model', m, '--data-dir', DATA, '--out', '', '--limit', '1', '--max-memory', '1500MB'];
+    const withCache = args(llama);
+    withCache[7] = await tempDir();
+    const r = await runCli(withCache);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /model loaded (\d+) MB \((\d+) MB of it kept for shared prompt prefixes\), (\d+) MB for batches/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.equal(Number(m[2]), 537, '512 MiB of prefix cache');
+    assert.ok(Number(m[1]) >= 400 + 537, 'runtime allowance and prefix cache both counted');
+    assert.ok(Math.abs(Number(m[1]) + Number(m[3]) - 1500) <= 1, 'loaded + batches = the budget');
+    const t5 = args(model);
+    t5[7] = await tempDir();
+    const s = await runCli(t5);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /model loaded \d+ MB, [\d.]+ (GB|MB) for batches/);
   });
 
   test('--max-memory: the budget is stated at the start; one the model alone exceeds, or a malformed one, exits 2', async () => {

@@ -10,7 +10,7 @@ import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from
 import { onnxInfo } from './info.js';
 import { GRAPH } from './layout.js';
 import { graphFinder } from './modelFiles.js';
-import { PrefixCache } from './prefixCache.js';
+import { PREFIX_CACHE_BYTES, PrefixCache } from './prefixCache.js';
 import type { OnnxBackendOptions } from './seq2seq.js';
 import { checkSession, kvType, openSession } from './sessions.js';
 import { logitsRow, logSumExp, takeRows } from './tensors.js';
@@ -77,7 +77,7 @@ export class OnnxCausalBackend implements ModelBackend {
     // Prefix caches are kept at batch 1 and spliced into batch tensors on the host (stateFromPrefixes);
     // device caches never come to the host, so on a GPU provider every prompt is read whole. The
     // outputs are the same either way (prefix reuse never changes them, see test/backends/onnxCausal).
-    this.prefixes = prefixReuse && !resident ? new PrefixCache() : null;
+    this.prefixes = prefixReuse && !resident ? new PrefixCache(PREFIX_CACHE_BYTES) : null;
     this.kv = kvType(session, this.names.past[0]!);
   }
 
@@ -104,7 +104,9 @@ export class OnnxCausalBackend implements ModelBackend {
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
     const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;
-    return new OnnxCausalBackend({ ...base, params }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, bindingLimit, resident, opts.onRun);
+    // The prefix cache (CPU only, see the constructor) is held across batches: the memory budget counts it.
+    const heldBytes = opts.prefixReuse !== false && !resident ? PREFIX_CACHE_BYTES : 0;
+    return new OnnxCausalBackend({ ...base, params, heldBytes }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, bindingLimit, resident, opts.onRun);
   }
 
   encode(text: string): number[] {

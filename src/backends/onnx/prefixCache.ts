@@ -27,6 +27,9 @@ interface Entry {
  * Entries are kept most-recently-used first under a byte budget (a task's prompts arrive spread over
  * length-sorted batches, so several tasks' prefixes are live at once).
  */
+/** Bytes of shared-prefix caches a decoder-only backend keeps (and the memory budget sets aside). */
+export const PREFIX_CACHE_BYTES = 512 * 2 ** 20;
+
 export class PrefixCache {
   readonly stats = { hits: 0, computed: 0, tokensReused: 0 };
   private readonly entries = new Map<string, Entry>();
@@ -35,7 +38,7 @@ export class PrefixCache {
 
   constructor(
     /** Bytes of cached keys/values kept at most. */
-    readonly budgetBytes = 512 * 2 ** 20,
+    readonly budgetBytes = PREFIX_CACHE_BYTES,
     /** Shorter shared prefixes are not worth a separate run. */
     readonly minTokens = 32,
     private readonly recentLimit = 64,

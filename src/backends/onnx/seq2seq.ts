@@ -111,6 +111,7 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     const info: BackendInfo = {
       ...onnxInfo(opts, model, dtype, device, threads, files.files),
       params: await countModelParams(model, files.files, { sharedEmbedding: seq2seqSharedEmbedding(files.config) }),
+      heldBytes: 0,
     };
     return new OnnxSeq2SeqBackend(info, files.config, tokenizer, encoder, decoder, resident, opts.onRun);
   }

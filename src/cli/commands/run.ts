@@ -203,5 +203,5 @@ function announceBudget(info: BackendInfo, maxMemory: number, given: boolean, qu
   if (left <= 0) {
     throw new UsageError(`--max-memory ${formatBytes(maxMemory)}: ${info.name} needs about ${formatBytes(maxMemory - left)} loaded, before any batch; give a larger --max-memory`);
   }
-  if (!quiet) process.stderr.write(`flan-eval: memory budget ${formatBytes(maxMemory)} (${source}); model loaded ${formatBytes(maxMemory - left)}, ${formatBytes(left)} for batches\n`);
+  if (!quiet) process.stderr.write(`flan-eval: memory budget ${formatBytes(maxMemory)} (${source}); model loaded ${formatBytes(maxMemory - left)}${info.heldBytes ? ` (${formatBytes(info.heldBytes)} of it kept for shared prompt prefixes)` : ''}, ${formatBytes(left)} for batches\n`);
 }
