@@ -78,9 +78,12 @@ export function estimateBatch(s: ModelShape, work: BatchWork, groups: readonly E
   if (s.kind === 'encoder-decoder') {
     // The encoder states of the whole batch stay alive (session output and JavaScript copy).
     encoder = Math.max(...groups.map((g) => encoderRunBytes(s, g))) + 2 * e * rows * width * s.hidden;
-    const cross = 2 * s.layers * R * width * kv * e;
-    const self = 2 * s.layers * R * (work.newTokens + 1) * kv * e;
-    const crossScores = SCORE_COPIES * R * s.heads * work.logitPositions * width * e;
+    // The caches scale with prompts, not decoder rows: in scoring the choices of a prompt run one after
+    // another, each reading that prompt's caches in place (OnnxSeq2SeqBackend.scoreTokens). Their logits
+    // are counted for every row (JavaScript may hold them all until collected).
+    const cross = 2 * s.layers * rows * width * kv * e;
+    const self = 2 * s.layers * rows * (work.newTokens + 1) * kv * e;
+    const crossScores = SCORE_COPIES * rows * s.heads * work.logitPositions * width * e;
     decoder = CACHE_COPIES * (cross + self) + crossScores + logits;
   } else {
     // Decoder-only: the prompt runs through every layer once (its attention is width × width), and the

@@ -155,6 +155,16 @@ describe('log-likelihood', () => {
     });
   });
 
+  test('contexts with different numbers of choices (some choices run on copied rows) score as each does alone', async () => {
+    const requests = PROMPTS.slice(0, 5).map((context, i) => ({ context, continuations: [' (A)', ' (B)', ' (C)', ' maybe so', ' no'].slice(0, 1 + i) }));
+    const together = await backend.loglik(requests);
+    for (const [i, request] of requests.entries()) {
+      const [alone] = await backend.loglik([request]);
+      assert.equal(together[i]!.length, request.continuations.length);
+      alone!.forEach((v, j) => assert.ok(Math.abs(v - together[i]![j]!) < 1e-4, `request ${i}, choice ${j}: ${v} vs ${together[i]![j]}`));
+    }
+  });
+
   test('is the same in batches of 1, 3 and 8 (within 1e-4) and prefers the greedy continuation', async () => {
     const requests = PROMPTS.map((context) => ({ context, continuations: [' (A)', ' (B)', ' (C)', ' (D)'] }));
     const all = await backend.loglik(requests);

@@ -63,10 +63,11 @@ describe('memory model', () => {
     assert.ok(e.total > 2e9, 'the attention scores of 5,044 tokens are counted');
   });
 
-  test('scoring counts one decoder row per choice; fp16 halves the activations', () => {
+  test("scoring counts every choice's logits but each prompt's caches once (choices read them in place); fp16 halves the activations", () => {
     const gen = estimateBatch(SMALL, { lengths: [900, 900], decoderRowsPerPrompt: 1, newTokens: 3, logitPositions: 3 });
     const ll = estimateBatch(SMALL, { lengths: [900, 900], decoderRowsPerPrompt: 4, newTokens: 3, logitPositions: 3 });
-    assert.ok(ll.decoder > 3.9 * gen.decoder);
+    const logits = (rows: number) => 2 * 4 * rows * 3 * SMALL.vocab;
+    assert.equal(ll.decoder - gen.decoder, logits(8) - logits(2));
     assert.equal(ll.encoder, gen.encoder);
     const half = estimateBatch({ ...SMALL, bytesPerElement: 2 }, { lengths: [900, 900], decoderRowsPerPrompt: 1, newTokens: 3, logitPositions: 3 });
     assert.ok(half.encoder * 2 === gen.encoder);
