@@ -30,6 +30,8 @@ export const CASES: MemoryCase[] = [
   { name: 'bbh-cot 8 x 1000', kind: 'generate', lengths: Array(8).fill(1000), newTokens: 128 },
   { name: 'cot 16 mixed 600-1900', kind: 'generate', lengths: Array.from({ length: 16 }, (_, i) => 600 + 87 * i), newTokens: 128 },
   { name: 'mmlu loglik 8 x 950, 4 choices', kind: 'loglik', lengths: Array(8).fill(950), newTokens: 3 },
+  { name: 'mmlu loglik longest alone, 4 choices', kind: 'loglik', lengths: [5044], newTokens: 3 },
+  { name: 'mmlu loglik p95, 4 x 3205, 4 choices', kind: 'loglik', lengths: Array(4).fill(3205), newTokens: 3 },
 ];
 
 function prompt(len: number, seed: number): number[] {
