@@ -194,7 +194,10 @@ function syntheticByTask(def: WorkloadDef, perTask: number, sampleItems: readonl
     const task = sampleTasks[k % sampleTasks.length]!;
     const questions = byTask.get(task)!;
     const words = [...filler.slice((k * 7) % filler.length), ...filler.slice(0, (k * 7) % filler.length)];
-    const shared = fillerWords(questions[0]!.prompt, Math.round(lengths[k]! * MMLU_SHARED_SHARE), words, countTokens);
+    // The shared part ends at the sample's last "Q: ": what follows (the sample question) is not shared.
+    const first = questions[0]!.prompt;
+    const question = first.slice(Math.max(0, first.lastIndexOf('Q: ')));
+    const shared = fillerWords(first, Math.round(lengths[k]! * MMLU_SHARED_SHARE) + countTokens(question), words, countTokens);
     const n = Math.min(Math.ceil(count / nTasks), count - items.length);
     for (let j = 0; j < n; j++) {
       const base = `${shared}${questions[j % questions.length]!.prompt}`;
