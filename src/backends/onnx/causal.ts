@@ -35,17 +35,7 @@ export interface CausalState {
    * driver's order; finished rows stay in the tensors, fed padding, their outputs ignored. Absent: all.
    */
   live?: number[];
-  /**
-   * Host generation only: two buffers per cache output, used in turn (the one not holding this step's
-   * past), that each step's present.* are copied into. onnxruntime-node copies every output into JS
-   * either way; into a fresh ArrayBuffer that copy also maps and zeroes new pages for the whole cache on
-   * every step, into these it does not. Never used for caches that outlive the batch (prefix cache).
-   */
-  pool?: CachePool;
 }
-
-/** Per cache output name: two reusable buffers (see CausalState.pool). */
-type CachePool = Map<string, [Float32Array | Uint16Array, Float32Array | Uint16Array]>;
 
 export interface CausalOptions extends OnnxBackendOptions {
   /** Reuse the KV cache of few-shot prefixes shared by prompts (default on). */
@@ -154,7 +144,7 @@ export class OnnxCausalBackend implements ModelBackend {
     const arch: GreedyArch<CausalState> = !r
       ? {
           prefill: (rows) => this.start(rows),
-          step: (state, tokens) => this.run({ ...state, pool: state.pool ?? new Map() }, tokens.map((t) => [t])),
+          step: (state, tokens) => this.extend(state, tokens.map((t) => [t]), false),
           keepRows: (state, rows) => this.keepRows(state, rows),
         }
       : {
@@ -396,36 +386,12 @@ export class OnnxCausalBackend implements ModelBackend {
     // On a device every output is fetched (onnxruntime-node 1.30 fails a later run when only some
     // gpu-buffer outputs are), kept there, and tracked; the cache fed in is superseded and released.
     const r = this.resident;
-    const fetches = state.pool && !r ? this.pooledFetches(state, B, S + T) : null;
-    const out = r ? r.track(await this.session.run(feeds)) : await (fetches ? this.session.run(feeds, fetches) : this.session.run(feeds));
+    const out = r ? r.track(await this.session.run(feeds)) : await this.session.run(feeds);
     r?.release(state.past);
     this.onRun?.({ session: 'decoder', rows: B, width: T, ms: performance.now() - t0, hostInputs: hostNames(feeds), hostOutputs: hostNames(out) });
     const past: Feeds = {};
     for (const name of this.names.present) past[this.names.pastOf(name)] = out[name]!;
-    return { logits: out.logits!, state: { past, mask, next, ...(state.pool ? { pool: state.pool } : {}) } };
-  }
-
-  /**
-   * Output tensors for one run: every present.* a view of the pool buffer that does not hold the state's
-   * past of that name ([B, kv_heads, S, head_dim]); logits (null) as ORT allocates them.
-   */
-  private pooledFetches(state: CausalState, B: number, S: number): Record<string, ort.Tensor | null> {
-    const pool = state.pool!;
-    const [kvH, hd] = [this.info.shape.kvHeads, this.info.shape.headDim];
-    const n = B * kvH * S * hd;
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of this.session.outputNames) fetches[name] = null;
-    for (const name of this.names.present) {
-      const held = (state.past[this.names.pastOf(name)]!.data as ArrayBufferView).buffer;
-      let bufs = pool.get(name);
-      // Room for 64 more steps when a buffer is (re)made: a batch's rows only shrink, its length grows by one a step.
-      const make = () => (this.kv === 'float16' ? new Uint16Array(n + B * kvH * 64 * hd) : new Float32Array(n + B * kvH * 64 * hd));
-      if (!bufs) pool.set(name, (bufs = [make(), make()]));
-      const k = bufs[0].buffer === held ? 1 : 0;
-      if (bufs[k]!.length < n) bufs[k] = make();
-      fetches[name] = new ort.Tensor(this.kv, bufs[k]!.subarray(0, n) as Float32Array, [B, kvH, S, hd]);
-    }
-    return fetches;
+    return { logits: out.logits!, state: { past, mask, next } };
   }
 
   /**
@@ -436,7 +402,7 @@ export class OnnxCausalBackend implements ModelBackend {
     let past: Feeds = {};
     if (this.resident) past = await this.resident.keepRows(state.past, rows);
     else for (const [k, t] of Object.entries(state.past)) past[k] = takeRows(t, rows);
-    return { past, mask: rows.map((r) => state.mask[r]!), next: rows.map((r) => state.next[r]!), ...(state.pool ? { pool: state.pool } : {}) };
+    return { past, mask: rows.map((r) => state.mask[r]!), next: rows.map((r) => state.next[r]!) };
   }
 
   async dispose(): Promise<void> {
