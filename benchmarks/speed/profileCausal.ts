@@ -10,8 +10,9 @@
  *    from the weight MatMuls and the lm head; and session.run's wall time against the profile's
  *    model_run, whose difference is onnxruntime-node's binding work (copying the outputs into JS).
  * 2. The same runs (no profiling) with pre-allocated output tensors (`session.run(feeds, fetches)`),
- *    two per cache output used in turn: onnxruntime-node 1.30 still copies each output into them, but into
- *    memory already mapped rather than a fresh ArrayBuffer per output per step.
+ *    two per cache output used in turn: onnxruntime-node 1.30 still copies each output into them (and
+ *    returns a separate copy), only into memory already mapped. The gain this shows did not carry over to
+ *    the backend's loop (results/llama/2026-12-01-causal-speed.md), so the backend does not do it.
  * 3. Our own per-step work timed alone: the attention mask's BigInt conversion, dropping a finished row.
  * 4. The backend's own generation loop (prompts sharing all but their last 8 tokens, so the prefix is
  *    computed once): wall time per step against the time inside session.run; the rest is ours.
