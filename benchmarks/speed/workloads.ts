@@ -42,6 +42,15 @@ export interface LengthDistribution {
 
 const MMLU_DIRECT: LengthDistribution = { median: 948, p95: 3205, max: 5044 };
 
+/**
+ * Questions per subject in a real MMLU run on the validation split (the paper's, and `run`'s default):
+ * 1,531 questions over 57 subjects. Every question of a subject shares its 5-shot exemplar block.
+ */
+export const MMLU_VAL_PER_SUBJECT = Math.round(1531 / 57);
+
+/** Share of an MMLU 5-shot prompt that is its subject's exemplar block (the rest is the question). */
+const MMLU_SHARED_SHARE = 0.85;
+
 const WORKLOADS_T5: readonly WorkloadDef[] = [
   { name: 'mmlu-direct-generate', kind: 'generation', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 5, splits: ['test', 'val'], examples: { full: 48, quick: 6 }, realLengths: MMLU_DIRECT },
   { name: 'mmlu-direct-loglik', kind: 'scoring', benchmark: 'mmlu', format: { cot: false, shots: 5 }, maxNewTokens: 0, splits: ['test', 'val'], examples: { full: 48, quick: 6 }, realLengths: MMLU_DIRECT },
@@ -53,7 +62,8 @@ export const WORKLOADS: readonly WorkloadDef[] = [
   ...WORKLOADS_T5,
   ...(['mmlu-direct-generate', 'mmlu-direct-loglik', 'bbh-cot'] as const).map((base): WorkloadDef => {
     const t5 = WORKLOADS_T5.find((w) => w.name === base)!;
-    return { ...t5, name: `llama/${base}`, arch: 'llama', perTask: 8, examples: { full: 24, quick: 8 } };
+    const perTask = t5.benchmark === 'mmlu' ? MMLU_VAL_PER_SUBJECT : 8;
+    return { ...t5, name: `llama/${base}`, arch: 'llama', perTask, examples: { full: 24, quick: 8 } };
   }),
 ];
 
@@ -152,19 +162,66 @@ export async function syntheticWorkload(def: WorkloadDef, sampleDir: string, cou
   const sample = await buildWorkload(def, sampleDir, count);
   if ('skipped' in sample) return sample;
   const filler = sample.items.flatMap((it) => it.prompt.split(/\s+/)).filter(Boolean);
-  if (def.perTask) {
-    // A task's examples share their lengthening, as a real task's examples share its exemplar block:
-    // one length per task (drawn from the real distribution), the filler rotated per task so tasks differ.
-    const tasks = [...new Set(sample.items.map((it) => it.id.split('/')[1]!))];
-    // Quantiles only: with a few tasks, forcing the maximum in would make one task's every prompt the longest.
-    const lengths = syntheticLengths(def.realLengths, tasks.length, false);
-    const words = new Map(tasks.map((t, k) => [t, fillerWords(sample.items.find((it) => it.id.split('/')[1] === t)!.prompt, lengths[k]!, [...filler.slice(k * 7), ...filler.slice(0, k * 7)], countTokens)]));
-    const items = sample.items.map((it, k) => ({ ...it, id: `synthetic/${k}/${it.id}`, prompt: `${words.get(it.id.split('/')[1]!)!}${it.prompt}` }));
-    return { ...sample, items, distinct: count, source: 'synthetic' };
-  }
+  if (def.perTask) return syntheticByTask(def, def.perTask, sample.items, count, filler, countTokens);
   const lengths = syntheticLengths(def.realLengths, count);
   const items = sample.items.map((it, k) => ({ ...it, id: `synthetic/${k}/${it.id}`, prompt: stretch(it.prompt, lengths[k]!, filler, countTokens) }));
   return { ...sample, items, distinct: count, source: 'synthetic' };
+}
+
+/**
+ * Synthetic examples a task at a time, `perTask` per task as in a real run (MMLU: a subject's questions
+ * all follow its one exemplar block), from as few tasks as that allows. Each task gets one length from
+ * the real distribution (quantiles over the tasks used). Its shared part (filler, then the sample's own
+ * header and exemplars) takes MMLU_SHARED_SHARE of that length; each question is a sample question of
+ * the task lengthened, right after its last "Q: ", by filler words taken at an offset of its own, to the
+ * task's length: so the questions differ from their first token on, as real ones do, and what follows
+ * the shared block is as long as a real question's share.
+ */
+function syntheticByTask(def: WorkloadDef, perTask: number, sampleItems: readonly WorkItem[], count: number, filler: readonly string[], countTokens: (text: string) => number): Workload {
+  const byTask = new Map<string, WorkItem[]>();
+  for (const it of sampleItems) {
+    if (it.id.includes('#')) continue; // buildWorkload's repeats
+    const t = it.id.split('/')[1]!;
+    byTask.set(t, [...(byTask.get(t) ?? []), it]);
+  }
+  const sampleTasks = [...byTask.keys()];
+  const nTasks = Math.ceil(count / perTask);
+  // Quantiles only: with a few tasks, forcing the maximum in would make one task's every prompt the longest.
+  const lengths = syntheticLengths(def.realLengths, nTasks, false);
+  const items: WorkItem[] = [];
+  for (let k = 0; k < nTasks; k++) {
+    // More tasks than the sample has: its tasks again, with other filler (so their prefixes differ).
+    const task = sampleTasks[k % sampleTasks.length]!;
+    const questions = byTask.get(task)!;
+    const words = [...filler.slice((k * 7) % filler.length), ...filler.slice(0, (k * 7) % filler.length)];
+    // The shared part ends at the sample's last "Q: ": what follows (the sample question) is not shared.
+    const first = questions[0]!.prompt;
+    const question = first.slice(Math.max(0, first.lastIndexOf('Q: ')));
+    const shared = fillerWords(first, Math.round(lengths[k]! * MMLU_SHARED_SHARE) + countTokens(question), words, countTokens);
+    const n = Math.min(Math.ceil(count / nTasks), count - items.length);
+    for (let j = 0; j < n; j++) {
+      const base = `${shared}${questions[j % questions.length]!.prompt}`;
+      const own = [...filler.slice((j * 13) % filler.length), ...filler.slice(0, (j * 13) % filler.length)];
+      items.push({ ...questions[j % questions.length]!, id: `synthetic/${k}/${def.benchmark}/${task}/${j}`, prompt: lengthenQuestion(base, lengths[k]!, own, countTokens) });
+    }
+  }
+  return { name: def.name, kind: def.kind, maxNewTokens: def.maxNewTokens, items, distinct: new Set(items.map((it) => it.prompt)).size, source: 'synthetic' };
+}
+
+/** `prompt` with filler words put after its last "Q: " (its question's start), as many as keep it within `target` tokens. */
+function lengthenQuestion(prompt: string, target: number, filler: readonly string[], countTokens: (text: string) => number): string {
+  const q = prompt.lastIndexOf('Q: ');
+  const at = q < 0 ? 0 : q + 3; // no "Q: ": the words go in front
+  const make = (n: number) => (n === 0 ? prompt : `${prompt.slice(0, at)}${Array.from({ length: n }, (_, i) => filler[i % filler.length]!).join(' ')} ${prompt.slice(at)}`);
+  let lo = 0;
+  let hi = Math.max(0, target);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (countTokens(make(mid)) <= target) lo = mid;
+    else hi = mid - 1;
+  }
+  // Always at least one word of its own, so no two questions of a task are the same prompt.
+  return make(Math.max(1, lo));
 }
 
 /** The filler text that, put in front of `prompt`, brings it to about `target` tokens (empty if it is that long already). */

@@ -125,8 +125,16 @@ describe('speed benchmark: decoder-only workloads', () => {
     const def = workloadByName('llama/mmlu-direct-generate');
     assert.equal(def.arch, 'llama');
     const countWords = (t: string) => t.split(/\s+/).filter(Boolean).length;
-    const w = await syntheticWorkload(def, FIXTURES, 8, countWords);
+    // As many questions per subject as a real validation-split run has (1,531 over 57 subjects), from
+    // as few subjects as that allows: 60 examples are 3 subjects of 20, though the sample has 2–3 each.
+    assert.equal(def.perTask, 27);
+    const w = await syntheticWorkload(def, FIXTURES, 60, countWords);
     assert.ok(!('skipped' in w));
+    assert.equal(w.items.length, 60);
+    assert.equal(w.distinct, 60, 'every question is a prompt of its own');
+    const perTask = new Map<string, number>();
+    for (const it of w.items) perTask.set(it.id.split('/')[1]!, (perTask.get(it.id.split('/')[1]!) ?? 0) + 1);
+    assert.deepEqual([...perTask.values()], [20, 20, 20]);
     const task = (id: string) => id.split('/')[3]!;
     const tasks = w.items.map((it) => task(it.id));
     // Grouped: a task's examples come together (each next to another of its task), not interleaved.
@@ -142,6 +150,8 @@ describe('speed benchmark: decoder-only workloads', () => {
       return Math.min(...mine.slice(1).map((it) => prefix(it.prompt, mine[0]!.prompt) / it.prompt.length));
     });
     assert.ok(shares.every((f) => f > 0.5), `shared fractions ${shares.join(', ')}`);
+    // …but not all: each question differs from the shared block on, at about a real question's share.
+    assert.ok(shares.every((f) => f < 0.95), `shared fractions ${shares.join(', ')}`);
     const heads = [...new Set(tasks)].map((t) => w.items.find((it) => task(it.id) === t)!.prompt);
     assert.ok(prefix(heads[1]!, heads[2]!) < heads[2]!.length / 4, 'different tasks do not share their lengthening');
   });

@@ -50,10 +50,10 @@ export class PrefixCache {
       const limit = prompt.length - 1;
       let entry = this.longestCached(prompt, limit);
       if (!entry) {
-        let shared = 0;
-        for (const [j, other] of prompts.entries()) if (j !== i) shared = Math.max(shared, commonPrefix(prompt, other));
-        for (const other of this.recent) shared = Math.max(shared, commonPrefix(prompt, other));
-        shared = Math.min(shared, limit);
+        const lengths: number[] = [];
+        for (const [j, other] of prompts.entries()) if (j !== i) lengths.push(commonPrefix(prompt, other));
+        for (const other of this.recent) lengths.push(commonPrefix(prompt, other));
+        const shared = Math.min(bestPrefix(lengths, this.minTokens), limit);
         if (shared >= this.minTokens) {
           const ids = prompt.slice(0, shared);
           entry = this.entries.get(key(ids)) ?? (await this.add(ids, compute));
@@ -103,6 +103,24 @@ export class PrefixCache {
     const k = key(entry.ids);
     if (this.entries.delete(k)) this.entries.set(k, entry);
   }
+}
+
+/**
+ * The prefix length to cache for a prompt, given how many leading tokens it shares with each other
+ * prompt: the length L that saves the most, L × (prompts sharing at least L), among those of at least
+ * `minTokens` (ties: the longer). Not simply the longest shared with any: MMLU questions of one subject
+ * share the exemplar block, and two of them that also begin with the same words ("Which of the
+ * following") share a few tokens more; caching that longer prefix would serve only the two, and every
+ * other question of the subject would compute the block again.
+ */
+export function bestPrefix(lengths: readonly number[], minTokens: number): number {
+  const sharing = lengths.filter((l) => l >= minTokens).sort((a, b) => b - a);
+  let best = 0;
+  let saved = 0;
+  sharing.forEach((l, k) => {
+    if (l * (k + 1) > saved) [best, saved] = [l, l * (k + 1)];
+  });
+  return best;
 }
 
 export function commonPrefix(a: readonly number[], b: readonly number[]): number {
