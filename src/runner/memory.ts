@@ -3,6 +3,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackendInfo, ModelShape } from '../backends/types.js';
+import { prefillChunk } from '../backends/prefill.js';
 
 /**
  * The memory model: a batch's peak bytes estimated from the model's shape (config.json) and the batch's
@@ -52,12 +53,17 @@ export const CACHE_COPIES = 3;
 
 /** Peak bytes of one encoder run over `rows` prompts padded to `width` tokens. */
 export function encoderRunBytes(s: ModelShape, g: EncoderGroup): number {
+  // + T5's relative position bias, [heads, width, width], shared by the rows.
+  return layerRunBytes(s, g.rows, g.width, g.width) + s.bytesPerElement * s.heads * g.width * g.width;
+}
+
+/** Peak bytes of the activations of one run of `positions` new positions per row attending over `span`. */
+function layerRunBytes(s: ModelShape, rows: number, positions: number, span: number): number {
   const inner = s.heads * s.headDim;
   // Per token: residual stream in and out plus the normed copy, queries/keys/values, and the gated
   // feed-forward's two branches and their product.
   const perToken = 3 * s.hidden + 3 * inner + 3 * s.ffn;
-  const scores = SCORE_COPIES * g.rows * s.heads * g.width * g.width + s.heads * g.width * g.width; // + position bias
-  return s.bytesPerElement * (g.rows * g.width * perToken + scores);
+  return s.bytesPerElement * (rows * positions * perToken + SCORE_COPIES * rows * s.heads * positions * span);
 }
 
 /**
@@ -86,11 +92,12 @@ export function estimateBatch(s: ModelShape, work: BatchWork, groups: readonly E
     const crossScores = SCORE_COPIES * rows * s.heads * work.logitPositions * width * e;
     decoder = CACHE_COPIES * (cross + self) + crossScores + logits;
   } else {
-    // Decoder-only: the prompt runs through every layer once (its attention is width × width), and the
-    // cache holds prompt and new tokens.
-    const prefill = encoderRunBytes(s, { rows: R, width });
+    // Decoder-only: the prompt is read in chunks of positions (prefill.ts), each attending over the
+    // cache so far, and the cache holds prompt and new tokens.
+    const chunk = Math.min(width, prefillChunk(R, s.vocab));
+    const prefill = layerRunBytes(s, R, chunk, width);
     const cache = 2 * s.layers * R * (width + work.newTokens) * kv * e;
-    decoder = prefill + CACHE_COPIES * cache + logits;
+    decoder = prefill + CACHE_COPIES * cache + Math.max(logits, 2 * 4 * R * chunk * s.vocab);
   }
   return { encoder, decoder, total: encoder + decoder };
 }

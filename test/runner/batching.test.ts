@@ -127,6 +127,15 @@ describe('batch planner', () => {
     }
   });
 
+  test('decoder-only prompts are read in chunks of positions: the attention estimate grows with length, not its square', () => {
+    const at = (w: number) => estimateBatch(DECODER_ONLY, { lengths: Array(16).fill(w), ...GENERATE }).decoder;
+    assert.ok(at(4000) < 2.5 * at(2000), `${at(4000)} vs ${at(2000)}`);
+    // Whole-prompt attention scores alone, 16 rows of 4,000 tokens, would be 18 GB.
+    assert.ok(at(4000) < 3e9, `${at(4000)}`);
+    // The chunk's logits ([rows, chunk, vocab], up to 256 MiB, and their copy) are counted.
+    assert.ok(estimateBatch(DECODER_ONLY, { lengths: [4000], ...GENERATE }).decoder > 2 * 2 ** 28);
+  });
+
   test('encoder groups: longest first, each within the tolerance', () => {
     assert.deepEqual(lengthGroups([100, 1000, 990, 105, 500]), [[1, 2], [4], [3, 0]]);
     assert.deepEqual(lengthGroups([7, 7, 7]), [[0, 1, 2]]);

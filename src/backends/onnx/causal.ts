@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
 import { eosTokenIds, readModelFolder, type ModelFolder } from '../config.js';
 import { causalModelParams } from '../params.js';
+import { prefillChunk } from '../prefill.js';
 import type { BackendInfo, GenerationRequest, GenerationResult, LoglikRequest, ModelBackend, RunEvent } from '../types.js';
 import { cacheNames, PAST_PREFIX, PRESENT_PREFIX } from './cacheNames.js';
 import { resolveDevice, sessionOptions } from './device.js';
@@ -41,9 +42,6 @@ export interface CausalOptions extends OnnxBackendOptions {
   /** Reuse the KV cache of few-shot prefixes shared by prompts (default on). */
   prefixReuse?: boolean;
 }
-
-/** Most bytes of logits one run may return: long prompts are read in chunks of positions under it. */
-const LOGITS_BUDGET = 256 * 2 ** 20;
 
 /**
  * Greedy generation and log-likelihood scoring for decoder-only ONNX exports (llama, qwen2, gpt2 families;
@@ -324,7 +322,7 @@ export class OnnxCausalBackend implements ModelBackend {
 
   /**
    * Feed each row its `tokens` (left-padded to one width) after its cache. Long inputs run in chunks of
-   * positions so the logits of one run stay under LOGITS_BUDGET; `all` keeps every position's logits (one
+   * positions so the logits of one run stay under PREFILL_LOGITS_BYTES (prefill.ts); `all` keeps every position's logits (one
    * chunk), otherwise the logits returned are the last chunk's, whose last column is every row's last token.
    */
   private async extend(state: CausalState, tokens: number[][], all: boolean): Promise<StepOutput<CausalState>> {
@@ -335,7 +333,7 @@ export class OnnxCausalBackend implements ModelBackend {
     // the attention scores [B, heads, chunk, past + W] of a run are kept under it.
     const S0 = state.mask[0]!.length;
     const fits = (c: number) => B * c * V * 4 <= this.bindingLimit && B * this.info.shape.heads * c * (S0 + W) * 4 <= this.bindingLimit;
-    let chunk = all ? W : Math.max(1, Math.floor(LOGITS_BUDGET / (B * V * 4)));
+    let chunk = all ? W : prefillChunk(B, V);
     while (!all && chunk > 1 && !fits(chunk)) chunk = Math.ceil(chunk / 2);
     if (!fits(chunk)) {
       throw new UsageError(`--device ${this.info.device}: ${B} row(s) of ${S0 + W} tokens need tensors over this GPU's ${(this.bindingLimit / 2 ** 20).toFixed(0)} MiB WebGPU buffer limit (they would be computed wrongly); use a smaller --batch-size, or --device cpu or cuda`);
