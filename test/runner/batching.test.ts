@@ -131,7 +131,7 @@ describe('batch planner', () => {
     const at = (w: number) => estimateBatch(DECODER_ONLY, { lengths: Array(16).fill(w), ...GENERATE }).decoder;
     assert.ok(at(4000) < 2.5 * at(2000), `${at(4000)} vs ${at(2000)}`);
     // Whole-prompt attention scores alone, 16 rows of 4,000 tokens, would be 18 GB.
-    assert.ok(at(4000) < 3e9, `${at(4000)}`);
+    assert.ok(at(4000) < 4e9, `${at(4000)}`);
     // The chunk's logits ([rows, chunk, vocab], up to 256 MiB, and their copy) are counted.
     assert.ok(estimateBatch(DECODER_ONLY, { lengths: [4000], ...GENERATE }).decoder > 2 * 2 ** 28);
   });
