@@ -4,7 +4,7 @@
  * prompts built by our own adapters.
  *
  *   npm run bench                      full run; writes benchmarks/speed/results/<date>.{json,md}
- *   npm run bench -- --quick           a few examples per workload, no files (7 min on an idle 2-core machine, measured with all seven workloads and the one-time llama model build)
+ *   npm run bench -- --quick           a few examples per workload, no files (4 min 14 s on a 2-core machine at load 2.5-2.8, all seven workloads, models already built; building the llama model once adds about a minute)
  *   npm run bench -- --json            only {"workloads":[…]} on stdout
  *
  * Every side of every workload runs in its own child process (worker.ts) so its peak RSS is its own,
@@ -189,7 +189,7 @@ function benchTokenizer(flag: string | undefined): string | null {
 }
 
 const HELP = `npm run bench -- [flags]
-  --quick             few examples per workload; writes no files (about 7 min on 2 idle cores with every workload)
+  --quick             few examples per workload; writes no files (about 4 min on 2 cores with every workload)
   --json              print only {"workloads":[...]} on stdout
   --model DIR         model folder for the T5 workloads (default: a flan-t5-small-shaped test model, made once under
                       .cache/speed-model, with the real T5 tokenizer when one is found: see --tokenizer); the llama/…
