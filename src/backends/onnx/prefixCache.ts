@@ -14,22 +14,23 @@ interface Entry {
   bytes: number;
 }
 
+/** Bytes of shared-prefix caches a decoder-only backend keeps (and the memory budget sets aside). */
+export const PREFIX_CACHE_BYTES = 512 * 2 ** 20;
+
 /**
  * Shared-prefix KV reuse for a causal model. Few-shot prompts of one task begin with the same exemplar
  * block (MMLU's 5-shot prefix is most of each prompt), so its keys and values are computed once and every
  * prompt of the task continues from a copy.
  *
- * Prefixes are found on token ids, never on text: a prefix is the longest run of leading token ids that a
- * prompt shares with another prompt of the batch or a recent one, each tokenised whole. It therefore ends
- * on a boundary that every whole-prompt tokenisation sharing it has, and the tokens a row reads are exactly
- * its whole prompt's tokens. At least one token of each prompt is left to read, for its next-token logits.
+ * Prefixes are found on token ids, never on text: a prefix is a run of leading token ids that a prompt
+ * shares with other prompts of the batch or recent ones, each tokenised whole (the run that saves the most
+ * tokens: `bestPrefix`). It therefore ends on a boundary that every whole-prompt tokenisation sharing it
+ * has, and the tokens a row reads are exactly its whole prompt's tokens. At least one token of each prompt
+ * is left to read, for its next-token logits.
  *
  * Entries are kept most-recently-used first under a byte budget (a task's prompts arrive spread over
  * length-sorted batches, so several tasks' prefixes are live at once).
  */
-/** Bytes of shared-prefix caches a decoder-only backend keeps (and the memory budget sets aside). */
-export const PREFIX_CACHE_BYTES = 512 * 2 ** 20;
-
 export class PrefixCache {
   readonly stats = { hits: 0, computed: 0, tokensReused: 0 };
   private readonly entries = new Map<string, Entry>();
