@@ -18,20 +18,14 @@
  *    computed once): wall time per step against the time inside session.run; the rest is ours.
  * 5. Bytes per step: weights, the cache read and written by Concat, the repeated heads written by Tile.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { OnnxCausalBackend } from '../../src/backends/onnx/causal.js';
 import { takeRows } from '../../src/backends/onnx/tensors.js';
 import { loadAverage } from './machine.js';
-
-interface ProfileEvent {
-  cat: string;
-  name: string;
-  dur: number;
-  args?: { op_name?: string };
-}
+import { readOpProfile } from './ortProfile.js';
 
 function filled(dims: number[], seed: number): Float32Array {
   const n = dims.reduce((a, b) => a * b, 1);
@@ -89,21 +83,7 @@ async function main(): Promise<void> {
     past = presentToPast(out);
   }
   session.endProfiling();
-  const dir = dirname(prefix);
-  const name = (await readdir(dir)).find((f) => f.startsWith(basename(prefix)) && f.endsWith('.json'));
-  if (!name) throw new Error(`no ONNX Runtime profile ${prefix}_*.json was written`);
-  const file = join(dir, name);
-  const events = JSON.parse(await readFile(file, 'utf8')) as ProfileEvent[];
-  await rm(file, { force: true });
-  const byOp = new Map<string, number>();
-  let opTotal = 0;
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const op = e.args?.op_name ?? '?';
-    byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
-    opTotal += e.dur;
-  }
-  const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.dur / 1000);
+  const { byOp, opTotal, modelRunsMs: modelRuns } = await readOpProfile(prefix);
 
   // 2. Without profiling: every output fetched as is, then into pre-allocated buffers (two per cache
   // output, used in turn: the copy lands in memory already mapped instead of a fresh ArrayBuffer).

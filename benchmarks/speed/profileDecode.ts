@@ -11,19 +11,13 @@
  * 3. The bound: bytes a step must read (decoder weights + cross-attention cache) and what the MatMul-free
  *    memory copy rate of this machine makes of them.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
 import { loadAverage } from './machine.js';
-
-interface ProfileEvent {
-  cat: string;
-  name: string;
-  dur: number;
-  args?: { op_name?: string };
-}
+import { readOpProfile } from './ortProfile.js';
 
 function filled(dims: number[], seed: number): ort.Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
@@ -79,22 +73,8 @@ async function main(): Promise<void> {
   }
   session.endProfiling();
   await session.release();
-  // ONNX Runtime names the file <prefix>_<timestamp>.json.
-  const dir = dirname(prefix);
-  const name = (await readdir(dir)).find((f) => f.startsWith(basename(prefix)) && f.endsWith('.json'));
-  if (!name) throw new Error(`no ONNX Runtime profile ${prefix}_*.json was written`);
-  const file = join(dir, name);
-  const events = JSON.parse(await readFile(file, 'utf8')) as ProfileEvent[];
-  await rm(file, { force: true });
-  const byOp = new Map<string, number>();
-  let opTotal = 0;
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const op = e.args?.op_name ?? '?';
-    byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
-    opTotal += e.dur;
-  }
-  const sessionRun = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').reduce((a, e) => a + e.dur, 0);
+  const { byOp, opTotal, modelRunsMs } = await readOpProfile(prefix);
+  const sessionRun = modelRunsMs.reduce((a, ms) => a + ms * 1000, 0);
   const median = [...runMs].sort((a, b) => a - b)[Math.floor(runMs.length / 2)]!;
 
   // 2. The backend's loop on the same sizes (ids of one repeated token: no EOS for a random model is not
