@@ -81,21 +81,49 @@ function concatRowsModel(count: number, type: ort.Tensor.Type, rank: number): Ui
   return encodeModel(g.build(), OPSET);
 }
 
+/** Probe sizes: positions per slice and head width; the scores of N slices take N × 4 MiB. */
+const PROBE_T = 1024;
+const PROBE_D = 8;
+
 /**
- * An attention-shaped probe: ones [N, 1024, 8] → scores = q·kᵀ [N, 1024, 1024] (all 8) → softmax (all
- * 1/1024) → · v → [N, 1024, 8], all exactly 1 when every element of the large tensors was computed.
- * Returns min and max of the result.
+ * An attention-shaped probe: one varying slice x [1, T, D] expanded to q [N, T, D] → scores q·qᵀ
+ * [N, T, T] (the large tensor) → softmax → · q → [N, T, D], of which the first and the last slice come
+ * back. Every slice computes the same thing, so both must equal the slice computed on the host: a wrong or
+ * unwritten region anywhere in the scores shows (the last slice lies at the end of the buffer). The input
+ * varies so that no wrong scores can still give the right answer (with constant inputs every softmax
+ * row averages equal values, whatever the scores).
  */
 function bindingProbeModel(): Uint8Array {
   const g = new GraphBuilder('flan_eval_binding_probe');
-  const x = g.input('x', DataType.FLOAT, [1]);
+  const x = g.input('x', DataType.FLOAT, [1, PROBE_T, PROBE_D]);
   const shape = g.input('shape', DataType.INT64, [3]);
+  const ends = g.input('ends', DataType.INT64, [2]);
   const q = g.op('Expand', [x, shape]);
   const scores = g.op('MatMul', [q, g.op('Transpose', [q], { perm: [0, 2, 1] })]);
   const out = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), q]);
-  const all = g.constI([0, 1, 2]);
-  g.output('stats', g.op('Concat', [g.op('ReduceMin', [out, all], { keepdims: 0 }), g.op('ReduceMax', [out, all], { keepdims: 0 })].map((t) => g.op('Unsqueeze', [t, g.constI([0])])), { axis: 0 }), DataType.FLOAT, [2]);
+  g.output('slices', g.op('Gather', [out, ends], { axis: 0 }), DataType.FLOAT, [2, PROBE_T, PROBE_D]);
   return encodeModel(g.build(), OPSET);
+}
+
+/** The probe's input slice, and what attention over it gives, computed on the host. */
+function probeSlice(): { x: Float32Array; expected: Float32Array } {
+  const [T, D] = [PROBE_T, PROBE_D];
+  const x = new Float32Array(T * D).map((_, k) => 0.7 * Math.sin(0.37 * Math.floor(k / D) + 1.3 * (k % D)));
+  const expected = new Float32Array(T * D);
+  const row = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    let max = -Infinity;
+    for (let j = 0; j < T; j++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += x[i * D + d]! * x[j * D + d]!;
+      row[j] = dot;
+      max = Math.max(max, dot);
+    }
+    let sum = 0;
+    for (let j = 0; j < T; j++) sum += row[j] = Math.exp(row[j]! - max);
+    for (let j = 0; j < T; j++) for (let d = 0; d < D; d++) expected[i * D + d]! += (row[j]! / sum) * x[j * D + d]!;
+  }
+  return { x, expected };
 }
 
 let bindingLimitBytes: Promise<number> | null = null;
@@ -105,20 +133,25 @@ let bindingLimitBytes: Promise<number> | null = null;
  * storage buffer, and beyond the adapter's maxStorageBufferBindingSize ONNX Runtime's WebGPU provider
  * returns wrong numbers without an error (seen on Mesa lavapipe, whose limit is 128 MiB: a
  * [8, 4, 1086, 1086] attention tensor came back wrong). onnxruntime-node does not expose the limit, so it
- * is measured once per process with an attention-shaped probe: the largest of 256 MiB, 1 GiB, 2 GiB of
- * scores it computes correctly, else 128 MiB (WebGPU's default limit).
+ * is measured once per process with an attention-shaped probe (bindingProbeModel): the largest of 256 MiB,
+ * 1 GiB, 2 GiB of scores whose first and last slices both match the host's, else 128 MiB (WebGPU's
+ * default limit).
  */
 export function webgpuBindingLimit(): Promise<number> {
   bindingLimitBytes ??= (async () => {
     const s = await ort.InferenceSession.create(bindingProbeModel(), { executionProviders: ['webgpu'], logSeverityLevel: 3 });
+    const { x, expected } = probeSlice();
     let limit = 128 * 2 ** 20;
     for (const bytes of [2 ** 28, 2 ** 30, 2 ** 31]) {
       try {
-        // [N, 1024, 1024] float32 scores of `bytes`.
-        const n = bytes / (1024 * 1024 * 4);
-        const out = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1]), shape: new ort.Tensor('int64', BigInt64Array.of(BigInt(n), 1024n, 8n), [3]) });
-        const [min, max] = out.stats!.data as Float32Array;
-        if (Math.abs(min! - 1) > 1e-4 || Math.abs(max! - 1) > 1e-4) break;
+        const n = bytes / (PROBE_T * PROBE_T * 4);
+        const out = await s.run({
+          x: new ort.Tensor('float32', x, [1, PROBE_T, PROBE_D]),
+          shape: new ort.Tensor('int64', BigInt64Array.of(BigInt(n), BigInt(PROBE_T), BigInt(PROBE_D)), [3]),
+          ends: new ort.Tensor('int64', BigInt64Array.of(0n, BigInt(n - 1)), [2]),
+        });
+        const got = out.slices!.data as Float32Array;
+        if (!got.every((v, k) => Math.abs(v - expected[k % expected.length]!) <= 1e-3)) break;
         limit = bytes;
       } catch {
         break;
