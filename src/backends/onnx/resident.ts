@@ -93,7 +93,7 @@ const PROBE_D = 8;
  * varies so that no wrong scores can still give the right answer (with constant inputs every softmax
  * row averages equal values, whatever the scores).
  */
-function bindingProbeModel(): Uint8Array {
+export function bindingProbeModel(): Uint8Array {
   const g = new GraphBuilder('flan_eval_binding_probe');
   const x = g.input('x', DataType.FLOAT, [1, PROBE_T, PROBE_D]);
   const shape = g.input('shape', DataType.INT64, [3]);
@@ -105,8 +105,8 @@ function bindingProbeModel(): Uint8Array {
   return encodeModel(g.build(), OPSET);
 }
 
-/** The probe's input slice, and what attention over it gives, computed on the host. */
-function probeSlice(): { x: Float32Array; expected: Float32Array } {
+/** The probe's input slice, and what attention over it gives, computed on the host (exported for tests). */
+export function probeSlice(): { x: Float32Array; expected: Float32Array } {
   const [T, D] = [PROBE_T, PROBE_D];
   const x = new Float32Array(T * D).map((_, k) => 0.7 * Math.sin(0.37 * Math.floor(k / D) + 1.3 * (k % D)));
   const expected = new Float32Array(T * D);
