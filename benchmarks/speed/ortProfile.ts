@@ -1,5 +1,18 @@
+/** Helpers shared by the decode profilers (profileDecode.ts, profileCausal.ts). */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+/** Deterministic pseudo-random values in ±0.1 (weights- and cache-like inputs for the profilers). */
+export function filled(dims: number[], seed: number): Float32Array {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    data[i] = (x / 2147483648 - 0.5) * 0.2;
+  }
+  return data;
+}
 
 interface ProfileEvent {
   cat: string;

@@ -25,18 +25,7 @@ import ort from 'onnxruntime-node';
 import { OnnxCausalBackend } from '../../src/backends/onnx/causal.js';
 import { takeRows } from '../../src/backends/onnx/tensors.js';
 import { loadAverage } from './machine.js';
-import { readOpProfile } from './ortProfile.js';
-
-function filled(dims: number[], seed: number): Float32Array {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    data[i] = (x / 2147483648 - 0.5) * 0.2;
-  }
-  return data;
-}
+import { filled, readOpProfile } from './ortProfile.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

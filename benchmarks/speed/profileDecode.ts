@@ -17,17 +17,10 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
 import { loadAverage } from './machine.js';
-import { readOpProfile } from './ortProfile.js';
+import { filled, readOpProfile } from './ortProfile.js';
 
-function filled(dims: number[], seed: number): ort.Tensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    data[i] = (x / 2147483648 - 0.5) * 0.2;
-  }
-  return new ort.Tensor('float32', data, dims);
+function filledTensor(dims: number[], seed: number): ort.Tensor {
+  return new ort.Tensor('float32', filled(dims, seed), dims);
 }
 
 /** Copy rate of this machine (GB/s) for buffers far larger than the caches: a lower bound on reading memory. */
@@ -58,10 +51,10 @@ async function main(): Promise<void> {
   const prefix = join(values.model, '..', `decoder-profile-${process.pid}`);
   const session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all', executionMode: 'sequential', intraOpNumThreads: threads, interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: prefix });
   const cross: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < L; l++) for (const kv of ['key', 'value']) cross[`past_key_values.${l}.encoder.${kv}`] = filled([B, H, S, D], l * 2 + (kv === 'key' ? 1 : 2));
+  for (let l = 0; l < L; l++) for (const kv of ['key', 'value']) cross[`past_key_values.${l}.encoder.${kv}`] = filledTensor([B, H, S, D], l * 2 + (kv === 'key' ? 1 : 2));
   const mask = new ort.Tensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]);
   let past: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < L; l++) for (const kv of ['key', 'value']) past[`past_key_values.${l}.decoder.${kv}`] = filled([B, H, 1, D], 99 + l);
+  for (let l = 0; l < L; l++) for (const kv of ['key', 'value']) past[`past_key_values.${l}.decoder.${kv}`] = filledTensor([B, H, 1, D], 99 + l);
   const runMs: number[] = [];
   for (let s = 0; s < steps; s++) {
     const input_ids = new ort.Tensor('int64', new BigInt64Array(B).fill(BigInt(100 + s)), [B, 1]);
