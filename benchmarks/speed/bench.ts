@@ -88,6 +88,8 @@ export interface BenchResult {
   machine: MachineInfo;
   threads: number;
   model: string;
+  /** The smollm2-135m-shaped llama model the llama/… workloads ran (absent when none did). */
+  llamaModel?: string;
   /** The tokenizer the default model was made with (null: generated, or --model given). */
   tokenizer: string | null;
   dataDir: string;
@@ -325,6 +327,7 @@ async function main(): Promise<void> {
     machine: machineInfo(),
     threads: opts.threads,
     model: model.startsWith(ROOT) ? model.slice(ROOT.length) : model,
+    ...(llama ? { llamaModel: llama.startsWith(ROOT) ? llama.slice(ROOT.length) : llama } : {}),
     tokenizer: opts.model ? null : opts.tokenizer,
     dataDir: opts.dataDir.startsWith(ROOT) ? opts.dataDir.slice(ROOT.length) : opts.dataDir,
     loadBefore,

@@ -48,7 +48,7 @@ export function markdownSummary(b: BenchResult): string {
     '',
     `- Machine: ${m.cpuModel}, ${m.cores} logical cores${m.physicalCores ? ` (${m.physicalCores} physical)` : ''}, ${m.memoryGB} GB, ${m.platform}`,
     `- Software: node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, @huggingface/transformers ${m.transformersJs}`,
-    `- Model: ${b.model} (flan-t5-small shape, random weights, fp32${b.tokenizer ? ', real T5 tokenizer' : ''}); data: ${b.dataDir} (workloads it lacks: synthetic prompts at real lengths)`,
+    `- Model: ${b.model} (flan-t5-small shape, random weights, fp32${b.tokenizer ? ', real T5 tokenizer' : ''})${b.llamaModel ? `; llama/… workloads: ${b.llamaModel} (smollm2-135m shape, random weights, fp32, byte-level BPE)` : ''}; data: ${b.dataDir} (workloads it lacks: synthetic prompts at real lengths)`,
     `- flan-eval: ${b.threads} intra-op threads, batches planned by the memory budget, encoder in length groups; reference: one prompt at a time, library defaults`,
     `- Load average (1/5/15 min) before ${b.loadBefore.join(' ')}, after ${b.loadAfter.join(' ')}`,
     `- ONNX Runtime MatMul peak [${b.matmul.m}×${b.matmul.k}]·[${b.matmul.k}×${b.matmul.n}] fp32, ${b.matmul.threads} threads: best ${g(b.matmul.bestFlops)}, median ${g(b.matmul.medianFlops)} (${b.matmul.reps} reps)`,
