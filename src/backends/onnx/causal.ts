@@ -54,7 +54,6 @@ export interface CausalOptions extends OnnxBackendOptions {
  */
 export class OnnxCausalBackend implements ModelBackend {
   private readonly names: ReturnType<typeof cacheNames>;
-  private readonly prefixes: PrefixCache | null;
 
   private constructor(
     readonly info: BackendInfo,
@@ -64,7 +63,8 @@ export class OnnxCausalBackend implements ModelBackend {
     private readonly bos: number | null,
     /** Longest sequence the model's positions cover (gpt2's n_positions; max_position_embeddings), or null. */
     private readonly maxPositions: number | null,
-    prefixReuse: boolean,
+    /** Shared-prefix caches (CPU only; null when off): see `load`. */
+    private readonly prefixes: PrefixCache | null,
     /** Largest tensor the device computes correctly (WebGPU; Infinity elsewhere). */
     private readonly bindingLimit: number,
     /** On a GPU provider: keeps caches and logits on the device (resident.ts); null on the CPU. */
@@ -72,10 +72,6 @@ export class OnnxCausalBackend implements ModelBackend {
     private readonly onRun?: (event: RunEvent) => void,
   ) {
     this.names = cacheNames(session);
-    // Prefix caches are kept at batch 1 and spliced into batch tensors on the host (stateFromPrefixes);
-    // device caches never come to the host, so on a GPU provider every prompt is read whole. The
-    // outputs are the same either way (prefix reuse never changes them, see test/backends/onnxCausal).
-    this.prefixes = prefixReuse && !resident ? new PrefixCache(PREFIX_CACHE_BYTES) : null;
     this.kv = kvType(session, this.names.past[0]!);
   }
 
@@ -102,9 +98,13 @@ export class OnnxCausalBackend implements ModelBackend {
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
     const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;
-    // The prefix cache (CPU only, see the constructor) is held across batches: the memory budget counts it.
-    const heldBytes = opts.prefixReuse !== false && !resident ? PREFIX_CACHE_BYTES : 0;
-    return new OnnxCausalBackend({ ...base, params, heldBytes }, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, opts.prefixReuse !== false, bindingLimit, resident, opts.onRun);
+    // Prefix caches are kept at batch 1 and spliced into batch tensors on the host (stateFromPrefixes);
+    // device caches never come to the host, so on a GPU provider every prompt is read whole. The
+    // outputs are the same either way (prefix reuse never changes them, see test/backends/onnxCausal).
+    // The cache is held across batches, so the memory budget counts it (heldBytes).
+    const prefixes = opts.prefixReuse !== false && !resident ? new PrefixCache(PREFIX_CACHE_BYTES) : null;
+    const info = { ...base, params, heldBytes: prefixes?.budgetBytes ?? 0 };
+    return new OnnxCausalBackend(info, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, prefixes, bindingLimit, resident, opts.onRun);
   }
 
   encode(text: string): number[] {

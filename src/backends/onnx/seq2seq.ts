@@ -437,14 +437,14 @@ export class OnnxSeq2SeqBackend implements ModelBackend {
     // the padding from touching the positions that count.
     const longer = targets.map((t, row) => (t.length > 1 ? row : -1)).filter((row) => row >= 0);
     // A continuation longer than one token means the caches were kept (state is null only when none is).
-    const state = first.state!;
-    if (longer.length && r) {
+    const state = longer.length ? first.state! : null;
+    if (state && r) {
       const T = Math.max(...longer.map((row) => targets[row]!.length)) - 1;
       const kept = await this.keepRows(state, longer.map((row) => rowsOf[row]!), true);
       const out = await this.decoderRun(kept, int64Tensor(longer.map((row) => targets[row]!.slice(0, -1)), T, this.config.padTokenId), true);
       const at = longer.map((row, k) => targets[row]!.slice(1).map((tok, j) => [k, j, tok] as const));
       (await r.score(out.logits, at)).forEach((s, k) => (sums[longer[k]!]! += s.reduce((a, b) => a + b, 0)));
-    } else if (longer.length) {
+    } else if (state) {
       // On the host, one run per option index: option j of every context reads that context's caches in
       // place. One run over every (context, option) row would first copy the cross-attention cache per
       // option (4 × 165 MB for one 5,000-token MMLU question on flan-t5-small); these runs copy nothing
