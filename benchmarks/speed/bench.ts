@@ -90,6 +90,8 @@ export interface BenchResult {
   model: string;
   /** The smollm2-135m-shaped llama model the llama/… workloads ran (absent when none did). */
   llamaModel?: string;
+  /** What flan-eval's backend rewrote in that model's graph at load (BackendInfo.graphRewrites; [] with --no-graph-rewrite). */
+  llamaGraph?: string[];
   /** The tokenizer the default model was made with (null: generated, or --model given). */
   tokenizer: string | null;
   dataDir: string;
@@ -113,6 +115,8 @@ interface Options {
   examples: number | null;
   out: string;
   profile: boolean;
+  /** false: flan-eval loads decoder-only models' files as they are (--no-graph-rewrite), for before/after runs. */
+  graphRewrite: boolean;
 }
 
 /** Batch sizes by kind: a scoring batch of 8 questions is 32 decoder rows with 4 choices each. */
@@ -136,6 +140,7 @@ function parseOptions(argv: string[]): Options {
         examples: { type: 'string' },
         out: { type: 'string' },
         profile: { type: 'boolean', default: false },
+        'no-graph-rewrite': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -171,6 +176,7 @@ function parseOptions(argv: string[]): Options {
     examples: positiveInt('examples', values.examples),
     out: values.out ? abs(values.out) : join(ROOT, 'benchmarks', 'speed', 'results'),
     profile: values.profile,
+    graphRewrite: !values['no-graph-rewrite'],
   };
 }
 
@@ -207,6 +213,8 @@ const HELP = `npm run bench -- [flags]
   --examples N        examples per workload (overrides the mode's counts)
   --out DIR           where full runs write <date>.json and <date>.md (default: benchmarks/speed/results)
   --profile           run the children under node --cpu-prof (profiles in .cache/speed-profiles)
+  --no-graph-rewrite  flan-eval runs the llama model's file as exported (no GQA/logits rewrite at load), for
+                      before/after comparisons
 `;
 
 function side(r: WorkerResult, load1: number): SideSummary {
@@ -250,7 +258,8 @@ async function main(): Promise<void> {
   const llama = opts.workloads.some((n) => workloadByName(n).arch === 'llama') ? await llamaSpeedModel() : null;
   const llamaTokenizer = llama ? await loadTokenizer(llama) : null;
 
-  const base = { modelDir: model, threads: opts.threads };
+  const base = { modelDir: model, threads: opts.threads, graphRewrite: opts.graphRewrite };
+  let llamaGraph: string[] | undefined;
   const matmulRun = await runWorker({ ...base, side: 'matmul', batchSize: 1 }, tmp, 'matmul', false);
   const matmul = matmulRun.matmul!;
   log(`MatMul peak [${matmul.m}x${matmul.k}]x[${matmul.k}x${matmul.n}]: best ${(matmul.bestFlops / 1e9).toFixed(1)} GFLOP/s, median ${(matmul.medianFlops / 1e9).toFixed(1)}`);
@@ -290,6 +299,7 @@ async function main(): Promise<void> {
       ours.steps = scored;
       ref.steps = scored;
     }
+    if (def.arch === 'llama') llamaGraph = ours.graphRewrites ?? [];
     const lengths = w.items.map((it) => countTokens(it.prompt));
     const sortedLengths = [...lengths].sort((a, b) => a - b);
     if (def.arch !== 'llama') allEncoderRuns.push(...(ours.encoderRuns ?? []));
@@ -328,6 +338,7 @@ async function main(): Promise<void> {
     threads: opts.threads,
     model: model.startsWith(ROOT) ? model.slice(ROOT.length) : model,
     ...(llama ? { llamaModel: llama.startsWith(ROOT) ? llama.slice(ROOT.length) : llama } : {}),
+    ...(llamaGraph ? { llamaGraph } : {}),
     tokenizer: opts.model ? null : opts.tokenizer,
     dataDir: opts.dataDir.startsWith(ROOT) ? opts.dataDir.slice(ROOT.length) : opts.dataDir,
     loadBefore,

@@ -50,6 +50,7 @@ export function markdownSummary(b: BenchResult): string {
     `- Software: node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, @huggingface/transformers ${m.transformersJs}`,
     `- Model: ${b.model} (flan-t5-small shape, random weights, fp32${b.tokenizer ? ', real T5 tokenizer' : ''})${b.llamaModel ? `; llama/… workloads: ${b.llamaModel} (smollm2-135m shape, random weights, fp32, byte-level BPE)` : ''}; data: ${b.dataDir} (workloads it lacks: synthetic prompts at real lengths)`,
     `- flan-eval: ${b.threads} intra-op threads, batches planned by the memory budget, encoder in length groups; reference: one prompt at a time, library defaults`,
+    ...(b.llamaGraph ? [`- flan-eval's llama graph at load (src/onnx/rewrite/; the reference runs the file as it is): ${b.llamaGraph.length ? b.llamaGraph.join('; ') : 'as exported (--no-graph-rewrite)'}`] : []),
     `- Load average (1/5/15 min) before ${b.loadBefore.join(' ')}, after ${b.loadAfter.join(' ')}`,
     `- ONNX Runtime MatMul peak [${b.matmul.m}×${b.matmul.k}]·[${b.matmul.k}×${b.matmul.n}] fp32, ${b.matmul.threads} threads: best ${g(b.matmul.bestFlops)}, median ${g(b.matmul.medianFlops)} (${b.matmul.reps} reps)`,
     `- Encoder at batch ≥ 8 (MatMul FLOPs counted from the config, padding included): ${encoderLine(b.encoderOverall)}`,

@@ -32,6 +32,8 @@ export interface WorkerSpec {
   dtype?: Dtype;
   /** Ours on a GPU: how finished rows leave the batch. */
   rowRemoval?: RowRemoval;
+  /** Ours: false loads decoder-only files as they are (BackendOptions.graphRewrite). */
+  graphRewrite?: boolean;
 }
 
 /** How ours planned the workload (the runner's planner, at the budget given). */
@@ -75,6 +77,8 @@ export interface WorkerResult {
   plan?: PlanSummary;
   /** Decoder-only models: how often a cached few-shot prefix was reused. */
   prefix?: { hits: number; computed: number; tokensReused: number };
+  /** What the backend rewrote in the graph at load (BackendInfo.graphRewrites). */
+  graphRewrites?: string[];
 }
 
 async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
@@ -86,6 +90,7 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
     ...(spec.device ? { device: spec.device } : {}),
     ...(spec.dtype ? { dtype: spec.dtype } : {}),
     ...(spec.rowRemoval ? { rowRemoval: spec.rowRemoval } : {}),
+    ...(spec.graphRewrite === false ? { graphRewrite: false } : {}),
     onRun: (e) => {
       if (recording && e.session === 'encoder') encoderRuns.push({ rows: e.rows, width: e.width, ms: e.ms });
     },
@@ -117,7 +122,7 @@ async function runOurs(spec: WorkerSpec, w: Workload): Promise<WorkerResult> {
   const prefix = 'prefixStats' in backend ? (backend as { prefixStats: WorkerResult['prefix'] }).prefixStats : undefined;
   await backend.dispose();
   const encoderSeconds = encoderRuns.reduce((a, r) => a + r.ms, 0) / 1000;
-  return { side: 'ours', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds, encoderRuns, threads: backend.info.threads, ...(prefix ? { prefix } : {}), plan: {
+  return { side: 'ours', loadSeconds, seconds, examples: w.items.length, steps: sumSteps(items), items, maxRssMB: maxRssMB(), encoderSeconds, encoderRuns, threads: backend.info.threads, graphRewrites: backend.info.graphRewrites ?? [], ...(prefix ? { prefix } : {}), plan: {
     batches: p.batches.length,
     realTokens: p.realTokens,
     paddedTokens: p.paddedTokens,

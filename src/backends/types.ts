@@ -49,6 +49,11 @@ export interface ModelShape {
   vocab: number;
   /** Bytes per activation / cache element for the dtype that runs (4 for fp32 and q8, 2 for fp16). */
   bytesPerElement: number;
+  /**
+   * `last`: a decoder-only run over a prompt returns the logits of its last position only (the backend
+   * rewrote the graph so, src/onnx/rewrite/lastLogits.ts); absent: of every position it reads.
+   */
+  promptLogits?: 'last';
 }
 
 export interface BackendInfo {
@@ -78,6 +83,11 @@ export interface BackendInfo {
    * shared few-shot prefixes); the memory budget sets them aside before planning batches.
    */
   heldBytes: number;
+  /**
+   * What the backend changed in the export's graph when loading it (each computes the same values with
+   * less work; src/onnx/rewrite/), one phrase each, for the run's log; absent or empty: nothing.
+   */
+  graphRewrites?: string[];
 }
 
 /** ONNX file variants of an export (docs/protocol.md §6): fp32, `_fp16`, `_quantized` (8-bit), `_q4` (4-bit MatMulNBits). */
@@ -112,6 +122,11 @@ export interface BackendOptions {
    * `mask` keeps finished rows in the batch, fed padding. benchmarks/speed/gpu.ts measures both.
    */
   rowRemoval?: 'gather' | 'mask';
+  /**
+   * Decoder-only exports: rewrite the graph at load so it does the same with less work (src/onnx/rewrite/;
+   * default on). Off loads the file exactly as it is.
+   */
+  graphRewrite?: boolean;
 }
 
 export interface ModelBackend {

@@ -100,7 +100,8 @@ export function estimateBatch(s: ModelShape, work: BatchWork, groups: readonly E
     // large cross-attention cache is an input only) waits for the garbage collector: measured at 16 rows
     // of 948 tokens on the smollm2-135m shape, 4.4 GB against 3.8 GB estimated with three.
     const cache = 2 * s.layers * R * (width + work.newTokens) * kv * e;
-    decoder = prefill + (CACHE_COPIES + 1) * cache + Math.max(logits, 2 * 4 * R * chunk * s.vocab);
+    const promptLogits = 2 * 4 * R * (s.promptLogits === 'last' ? 1 : chunk) * s.vocab;
+    decoder = prefill + (CACHE_COPIES + 1) * cache + Math.max(logits, promptLogits);
   }
   return { encoder, decoder, total: encoder + decoder };
 }

@@ -109,6 +109,26 @@ for (const arch of ['llama', 'qwen2', 'gpt2'] as const) {
       la.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - lb[i]![j]!) < 1e-4, `score ${i}/${j}`)));
       await Promise.all([plain.dispose(), reuse.dispose()]);
     });
+
+    test('the proofs above ran the rewritten graph; the file as exported (--no-graph-rewrite) gives the same tokens and scores', async () => {
+      // The backend loaded above rewrote the export (src/onnx/rewrite/): GQA archs lose the kv repeat, all
+      // compute logits only where they are read. Transformers.js ran the file unchanged.
+      const notes = backend.info.graphRewrites ?? [];
+      assert.equal(notes.some((n) => n.startsWith('grouped-query attention')), arch !== 'gpt2', notes.join('; '));
+      assert.ok(notes.some((n) => n.startsWith('prompts compute logits')), notes.join('; '));
+      const asExported = (await OnnxCausalBackend.load({ dir, threads: 1, graphRewrite: false }))!;
+      try {
+        assert.deepEqual(asExported.info.graphRewrites, []);
+        const requests = PROMPTS.map((prompt) => ({ prompt, maxNewTokens: MAX_NEW, stop: [] }));
+        const [a, b] = [await asExported.generate(requests), await backend.generate(requests)];
+        assert.deepEqual(b.map((r) => r.tokens), a.map((r) => r.tokens));
+        const loglik = PROMPTS.map((context) => ({ context, continuations: [' (A)', ' the answer'] }));
+        const [la, lb] = [await asExported.loglik(loglik), await backend.loglik(loglik)];
+        la.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - lb[i]![j]!) < 1e-4, `score ${i}/${j}`)));
+      } finally {
+        await asExported.dispose();
+      }
+    });
   });
 }
 
@@ -177,7 +197,7 @@ describe('causal backend: encodePair, files and parameters', () => {
     const b = await loadBackend(dir, { threads: 1 });
     const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     assert.equal(b.info.arch, 'qwen2');
-    assert.deepEqual(b.info.shape, { kind: 'decoder-only', layers: cfg.num_hidden_layers, encoderLayers: 0, hidden: cfg.hidden_size, heads: cfg.num_attention_heads, kvHeads: cfg.num_key_value_heads, headDim: cfg.head_dim, ffn: cfg.intermediate_size, vocab: cfg.vocab_size, bytesPerElement: 4 });
+    assert.deepEqual(b.info.shape, { kind: 'decoder-only', layers: cfg.num_hidden_layers, encoderLayers: 0, hidden: cfg.hidden_size, heads: cfg.num_attention_heads, kvHeads: cfg.num_key_value_heads, headDim: cfg.head_dim, ffn: cfg.intermediate_size, vocab: cfg.vocab_size, bytesPerElement: 4, promptLogits: 'last' });
     // The LM head reads the embedding through a Transpose: one initializer, so the file's sum is the count.
     assert.equal(b.info.params, await countOnnxParams(join(dir, 'onnx', 'model.onnx')));
     // An export that stores the tied head a second time (as its own vocab × hidden initializer) counts it once.

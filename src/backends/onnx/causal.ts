@@ -1,3 +1,4 @@
+import { readFile, stat } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import { UsageError } from '../../errors.js';
 import { eosTokenIds, readModelFolder, type ModelFolder } from '../config.js';
@@ -17,6 +18,8 @@ import { checkSession, kvType, openSession } from './sessions.js';
 import { logitsRow, logSumExp, takeRows } from './tensors.js';
 import { scoreChecked } from './loglik.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { rewriteCausal } from '../../onnx/rewrite/causal.js';
+import { LOGITS_TO_KEEP } from '../../onnx/rewrite/lastLogits.js';
 
 type Feeds = Record<string, ort.Tensor>;
 
@@ -91,9 +94,10 @@ export class OnnxCausalBackend implements ModelBackend {
     const options = resident ? resident.outputsOnDevice(so.options) : so.options;
     const bindingLimit = device.kind === 'webgpu' ? await webgpuBindingLimit() : Number.POSITIVE_INFINITY;
     const tokenizer = await loadTokenizer(opts.dir);
-    const session = await openSession(path, options, device);
-    checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
     const base = onnxInfo(opts, model, dtype, device, threads, files);
+    const rewrite = opts.graphRewrite === false ? null : await rewritten(path, base.shape);
+    const session = await openSession(path, options, device, rewrite?.bytes ?? undefined);
+    checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
     const params = await causalModelParams(model, files);
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
@@ -103,7 +107,8 @@ export class OnnxCausalBackend implements ModelBackend {
     // outputs are the same either way (prefix reuse never changes them, see test/backends/onnxCausal).
     // The cache is held across batches, so the memory budget counts it (heldBytes).
     const prefixes = opts.prefixReuse !== false && !resident ? new PrefixCache(PREFIX_CACHE_BYTES) : null;
-    const info = { ...base, params, heldBytes: prefixes?.budgetBytes ?? 0 };
+    const shape = rewrite?.lastLogits ? { ...base.shape, promptLogits: 'last' as const } : base.shape;
+    const info = { ...base, shape, params, heldBytes: prefixes?.budgetBytes ?? 0, graphRewrites: rewrite?.notes ?? [] };
     return new OnnxCausalBackend(info, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, prefixes, bindingLimit, resident, opts.onRun);
   }
 
@@ -344,7 +349,7 @@ export class OnnxCausalBackend implements ModelBackend {
       const to = Math.min(W, from + chunk);
       // Column c of the padded input holds token c - (W - len) of the row, or padding before it.
       const cols = tokens.map((t) => Array.from({ length: to - from }, (_, k) => t[from + k - (W - t.length)] ?? -1));
-      const out = await this.run(cur, cols);
+      const out = await this.run(cur, cols, all ? to - from : 1);
       cur = out.state;
       this.resident?.release(logits); // an earlier chunk's: only the last chunk's are returned
       logits = out.logits!;
@@ -352,8 +357,11 @@ export class OnnxCausalBackend implements ModelBackend {
     return { logits: logits!, state: cur };
   }
 
-  /** One session run: `cols[r]` are row r's new columns (-1: padding). */
-  private async run(state: CausalState, cols: number[][]): Promise<StepOutput<CausalState>> {
+  /**
+   * One session run: `cols[r]` are row r's new columns (-1: padding). The logits returned are those of the
+   * last `keep` columns where the graph was rewritten to compute only those (lastLogits.ts), else all.
+   */
+  private async run(state: CausalState, cols: number[][], keep: number): Promise<StepOutput<CausalState>> {
     const B = cols.length;
     const T = cols[0]!.length;
     const S = state.mask[0]!.length;
@@ -381,6 +389,7 @@ export class OnnxCausalBackend implements ModelBackend {
     };
     const inputs = this.session.inputNames;
     if (inputs.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', pos, [B, T]);
+    if (inputs.includes(LOGITS_TO_KEEP)) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]);
     if (inputs.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
     const t0 = this.onRun ? performance.now() : 0;
     // On a device every output is fetched (onnxruntime-node 1.30 fails a later run when only some
@@ -409,4 +418,28 @@ export class OnnxCausalBackend implements ModelBackend {
     await this.resident?.dispose();
     await this.session.release();
   }
+}
+
+/** ONNX protobufs cannot exceed 2 GiB; a larger file is not a single-file export and loads as it is. */
+const MAX_PROTO_BYTES = 2 ** 31 - 1;
+
+/**
+ * The export rewritten to do the same with less work (src/onnx/rewrite/causal.ts), with a phrase per
+ * change for the run's log; `bytes` null: load the file as it is. A file the rewrite cannot read is loaded
+ * as it is, so ONNX Runtime reports what is wrong with it (openSession) or runs it unchanged.
+ */
+async function rewritten(path: string, shape: { kvHeads: number }): Promise<{ bytes: Uint8Array | null; lastLogits: boolean; notes: string[] }> {
+  const size = (await stat(path)).size;
+  if (size > MAX_PROTO_BYTES) return { bytes: null, lastLogits: false, notes: [] };
+  let r;
+  try {
+    r = rewriteCausal(await readFile(path));
+  } catch (e) {
+    return { bytes: null, lastLogits: false, notes: [`graph left as exported (${(e as Error).message})`] };
+  }
+  const notes: string[] = [];
+  if (r.gqaProducts) notes.push(`grouped-query attention reads the ${shape.kvHeads} kv heads in place (${r.gqaProducts} products; the repeat is not materialised)`);
+  if (r.lastLogits) notes.push('prompts compute logits at the positions read only');
+  if (r.skipped) notes.push(`graph left as exported (${r.skipped})`);
+  return { bytes: r.bytes, lastLogits: r.lastLogits, notes };
 }

@@ -6,10 +6,13 @@ export type DecoderSessions =
   | { kind: 'merged'; merged: ort.InferenceSession; kvType: 'float32' | 'float16'; /** Used for steps after the first when the export has it. */ withPast?: ort.InferenceSession }
   | { kind: 'split'; first: ort.InferenceSession; withPast: ort.InferenceSession; kvType: 'float32' | 'float16' };
 
-/** Open an ONNX file; a corrupt or unreadable file becomes one line naming it. */
-export async function openSession(path: string, options: ort.InferenceSession.SessionOptions, device: DeviceSpec): Promise<ort.InferenceSession> {
+/**
+ * Open an ONNX file (or its rewritten bytes, `model`); a corrupt or unreadable file becomes one line
+ * naming it.
+ */
+export async function openSession(path: string, options: ort.InferenceSession.SessionOptions, device: DeviceSpec, model?: Uint8Array): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(path, options);
+    return await (model ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(path, options));
   } catch (e) {
     const msg = String((e as Error)?.message ?? e).split('\n')[0];
     const full = String((e as Error)?.message ?? e);

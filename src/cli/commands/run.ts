@@ -45,6 +45,7 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       .option('device', { type: 'string', default: 'cpu', description: 'cpu, webgpu, cuda, cuda:N or auto (CUDA, then WebGPU, then CPU; see README "GPUs")' })
       .option('threads', { type: 'string', requiresArg: true, description: 'intra-op threads (default: all cores)' })
       .option('batch-size', { type: 'string', requiresArg: true, default: 8, description: 'at most this many examples per batch (fewer where long prompts would exceed --max-memory)' })
+      .option('graph-rewrite', { type: 'boolean', default: true, description: 'decoder-only models: rewrite the export at load to do the same work with less (the GQA repeat, unread logits); --no-graph-rewrite runs the file as it is' })
       .option('max-memory', { type: 'string', description: `memory budget for the model and its batches, e.g. 6GB (default: ${DEFAULT_MEMORY_DESCRIPTION}, ${formatBytes(defaultMemoryBudget())} here)` })
       .option('concurrency', { type: 'string', requiresArg: true, default: 1, description: 'batches in flight at once' })
       .option('max-new-tokens', { type: 'string', requiresArg: true, description: 'override the per-format generation budget' })
@@ -133,13 +134,14 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
       const missing = checkCoverage([...prepared].map(([unit, p]) => ({ unit, prepared: p })), await loadPins(), flags.dataDir, argv.strict === true);
       for (const u of units) if (missing.get(u)?.length) u.missingTasks = missing.get(u)!;
       for (const { spec, dir, name } of await resolveModels(argv.model as string[], argv.dtype as Dtype, settings.outDir)) {
-        const backend = await loadBackend(dir, { name, dtype: argv.dtype as Dtype, device: argv.device as string, ...(threads ? { threads } : {}) });
+        const backend = await loadBackend(dir, { name, dtype: argv.dtype as Dtype, device: argv.device as string, graphRewrite: argv.graphRewrite !== false, ...(threads ? { threads } : {}) });
         try {
           // Not silenced by --quiet: it changes what every number of this run means.
           if (backend.info.isTestModel) {
             process.stderr.write(`flan-eval: warning: ${spec} is a random-weight test model (make-test-model): its scores are meaningless\n`);
           }
           announceBudget(backend.info, maxMemory, argv.maxMemory !== undefined, settings.quiet);
+          for (const note of backend.info.graphRewrites ?? []) if (!settings.quiet) process.stderr.write(`flan-eval: ${name}: ${note}\n`);
           const meta = await modelMeta(backend, name);
           for (const unit of units) {
             if (interrupt.requested) break;

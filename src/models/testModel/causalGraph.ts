@@ -85,7 +85,16 @@ export function causalWeights(cfg: CausalConfig, seed: number): Weights {
   return w;
 }
 
-export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCacheBranch?: boolean; precision?: Precision } = {}): GraphMsg {
+/**
+ * How the graph repeats kv heads for grouped-query attention: `tile` (default; Unsqueeze → Tile → Reshape
+ * with constant shapes, then the scores scaled after Q·Kᵀ), or `expand`, as torch.onnx exports
+ * transformers' repeat_kv and scaled_dot_product_attention: Unsqueeze → Expand → Reshape with shapes
+ * computed from the tensor's own, and the scale split as √scale on Q and on Kᵀ. Both materialise the repeat;
+ * the rewrite tests (test/onnx/rewrite.test.ts) check that src/onnx/rewrite/gqa.ts finds either.
+ */
+export type GqaRepeat = 'tile' | 'expand';
+
+export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCacheBranch?: boolean; precision?: Precision; repeat?: GqaRepeat } = {}): GraphMsg {
   const precision = opts.precision ?? 'float32';
   const g = new GraphBuilder(opts.useCacheBranch ? 'decoder_model_merged' : 'model', '', precision);
   const ft = g.floatType;
@@ -177,8 +186,21 @@ export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCach
     g.output(`present.${i}.key`, k, ft, presentShape);
     g.output(`present.${i}.value`, v, ft, presentShape);
     // Grouped-query attention: each kv head serves `rep` query heads.
-    const repeat = (t: string) => (rep === 1 ? t : g.op('Reshape', [g.op('Tile', [g.op('Unsqueeze', [t, g.constI([2])]), g.constI([1, 1, rep, 1, 1])]), g.constI([0, nH, -1, hd])]));
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [repeat(k)], { perm: [0, 1, 3, 2] })]), g.constF(1 / Math.sqrt(hd))]), bias]);
+    const dim1 = (t: string, axis: number) => g.op('Gather', [g.op('Shape', [t]), g.constI([axis])]);
+    const repeat = (t: string) => {
+      if (rep === 1) return t;
+      const u = g.op('Unsqueeze', [t, g.constI([2])]);
+      if (opts.repeat !== 'expand') return g.op('Reshape', [g.op('Tile', [u, g.constI([1, 1, rep, 1, 1])]), g.constI([0, nH, -1, hd])]);
+      const [b, len] = [dim1(t, 0), dim1(t, 2)];
+      const expanded = g.op('Expand', [u, g.op('Concat', [b, g.constI([kvH, rep]), len, g.constI([hd])], { axis: 0 })]);
+      return g.op('Reshape', [expanded, g.op('Concat', [b, g.constI([nH]), len, g.constI([hd])], { axis: 0 })]);
+    };
+    const kT = g.op('Transpose', [repeat(k)], { perm: [0, 1, 3, 2] });
+    const product =
+      opts.repeat === 'expand'
+        ? g.op('MatMul', [g.op('Mul', [q, g.constF(hd ** -0.25)]), g.op('Mul', [kT, g.constF(hd ** -0.25)])])
+        : g.op('Mul', [g.op('MatMul', [q, kT]), g.constF(1 / Math.sqrt(hd))]);
+    const scores = g.op('Add', [product, bias]);
     const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeat(v)]);
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.constI([0, 0, nH * hd])]);
     x = g.op('Add', [x, linear(merged, `${p}.o`, cfg.arch === 'gpt2' ? `${p}.o_bias` : undefined)]);
