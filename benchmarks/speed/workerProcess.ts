@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CAUSAL_GRAPH_VERSION } from '../../src/models/testModel/causalGraph.js';
 import { makeTestModel } from '../../src/models/testModel/index.js';
 import type { WorkerResult, WorkerSpec } from './worker.js';
 
@@ -31,10 +32,15 @@ export async function speedModel(tokenizer: string | null = null): Promise<strin
 /** The smollm2-135m-shaped random llama the decoder-only workloads use, made once under .cache/. */
 export async function llamaSpeedModel(): Promise<string> {
   const dir = join(ROOT, '.cache', 'speed-model', 'llama-smollm2-135m-seed1');
-  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
-    log(`making the smollm2-135m-shaped llama test model in ${dir} (once; about 540 MB)…`);
+  const stamp = join(dir, 'graph-version');
+  const version = String(CAUSAL_GRAPH_VERSION);
+  const current = existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(stamp) && (await readFile(stamp, 'utf8')) === version;
+  if (!current) {
+    log(`making the smollm2-135m-shaped llama test model in ${dir} (once per graph version; about 540 MB)…`);
+    await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await makeTestModel({ out: dir, arch: 'llama', shape: 'smollm2-135m', seed: 1 });
+    await writeFile(stamp, version);
   }
   return dir;
 }

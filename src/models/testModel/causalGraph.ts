@@ -40,6 +40,12 @@ export interface CausalConfig {
  */
 const NEG = { float32: -1e9, float16: -30000 } as const;
 
+/**
+ * Changes whenever causalGraph computes differently or builds a different graph, so that models made
+ * once and kept (the speed benchmark's, under .cache) are made again. 2: present.* straight from the Concat.
+ */
+export const CAUSAL_GRAPH_VERSION = 2;
+
 export function causalWeights(cfg: CausalConfig, seed: number): Weights {
   const rng = new Rng(seed);
   const w: Weights = new Map();
@@ -180,8 +186,10 @@ export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCach
       q = rope(q);
       k = rope(k);
     }
-    k = g.op('Concat', [past[i]!.k, k], { axis: 2 });
-    const v = g.op('Concat', [past[i]!.v, v0], { axis: 2 });
+    // The Concat writes present.N.* itself, as in torch.onnx exports (no Identity copy of the whole cache
+    // per step, which real exports do not have and which would slow both sides of a benchmark).
+    k = g.op('Concat', [past[i]!.k, k], { axis: 2 }, `present.${i}.key`);
+    const v = g.op('Concat', [past[i]!.v, v0], { axis: 2 }, `present.${i}.value`);
     const presentShape: Dim[] = ['batch_size', kvH, 'total_sequence_length', hd];
     g.output(`present.${i}.key`, k, ft, presentShape);
     g.output(`present.${i}.value`, v, ft, presentShape);
