@@ -188,7 +188,9 @@ describe('causal backend: encodePair, files and parameters', () => {
     const [[score]] = await b.loglik([{ context: prompt, continuations: [' the answer'] }]);
     const p = b.encodePair(prompt, ' the answer');
     const [[want]] = await b.loglikTokens([p.context.slice(p.context.length + p.continuation.length - 1025)], [[p.continuation]]);
-    assert.ok(Math.abs(score! - want!) < 1e-6);
+    // 1e-4 as everywhere here: the two may read a cached prefix differently (batch-wide or per row), which
+    // changes the rounding of the attention sums only.
+    assert.ok(Math.abs(score! - want!) < 1e-4, `${score} vs ${want}`);
     await b.dispose();
   });
 

@@ -7,6 +7,7 @@ import { GraphBuilder } from '../../src/onnx/graph.js';
 import { DataType, encodeModel, ModelProto } from '../../src/onnx/proto.js';
 import { rewriteCausal } from '../../src/onnx/rewrite/causal.js';
 import { LOGITS_TO_KEEP } from '../../src/onnx/rewrite/lastLogits.js';
+import { PREFIX_INPUT } from '../../src/onnx/rewrite/sharedPrefix.js';
 
 // The load-time rewrites of decoder-only exports (src/onnx/rewrite/) against the graph as exported: both
 // run in ONNX Runtime on the same inputs. The backend's parity tests (test/backends/onnxCausal.test.ts)
@@ -87,6 +88,56 @@ describe('graph rewrites of decoder-only exports', () => {
               assert.ok(maxDiff(want[name]!, got[name]!) < 1e-5, `${name} (past ${past}, width ${width})`);
             }
           }
+        }
+      } finally {
+        await a.release();
+        await b.release();
+      }
+    });
+  }
+
+  for (const [arch, repeat] of [['llama', 'tile'], ['llama', 'expand'], ['gpt2', 'tile']] as const) {
+    test(`a batch-wide prefix (${arch}${arch === 'llama' ? `, ${repeat}` : ''}): prefix inputs + each row's rest give the export's outputs over the whole past; an empty prefix gives them too`, async () => {
+      const cfg: CausalConfig = arch === 'gpt2' ? { ...CFG, arch, heads: 4, kvHeads: 4, maxPositions: 64 } : CFG;
+      const original = model(cfg, repeat);
+      const r = rewriteCausal(original, { sharedPrefix: true });
+      assert.equal(r.prefixLayers, cfg.layers);
+      const a = await ort.InferenceSession.create(original, { intraOpNumThreads: 1 });
+      const b = await ort.InferenceSession.create(r.bytes!, { intraOpNumThreads: 1 });
+      try {
+        for (const [prefix, past, width] of [[5, 0, 3], [4, 3, 1], [0, 6, 2], [7, 2, 4]] as const) {
+          // The export reads [prefix | past] per row; the rewrite the prefix once (row 0's copy) and each row's past.
+          const f = feeds(cfg, prefix + past, width);
+          const split: Record<string, ort.Tensor> = { ...f, [LOGITS_TO_KEEP]: new ort.Tensor('int64', BigInt64Array.of(BigInt(width)), [1]) };
+          // Every row shares the prefix: copy row 0's prefix columns to the other rows, unmasked.
+          for (const name of Object.keys(f).filter((n) => n.startsWith('past_key_values.'))) {
+            const t = f[name]!;
+            const [B, H, S, D] = t.dims as [number, number, number, number];
+            const data = t.data as Float32Array;
+            for (let row = 1; row < B; row++) for (let h = 0; h < H; h++) data.copyWithin(((row * H + h) * S) * D, (h * S) * D, (h * S + prefix) * D);
+            const pre = new Float32Array(H * prefix * D);
+            const rest = new Float32Array(B * H * past * D);
+            for (let h = 0; h < H; h++) pre.set(data.subarray(h * S * D, (h * S + prefix) * D), h * prefix * D);
+            for (let row = 0; row < B; row++) for (let h = 0; h < H; h++) rest.set(data.subarray(((row * H + h) * S + prefix) * D, ((row * H + h) * S + S) * D), (row * H + h) * past * D);
+            split[name] = new ort.Tensor('float32', rest, [B, H, past, D]);
+            split[name.replace('past_key_values.', PREFIX_INPUT)] = new ort.Tensor('float32', pre, [1, H, prefix, D]);
+          }
+          const mask = f.attention_mask!.data as BigInt64Array;
+          mask.fill(1n, 0, prefix); // row 0's prefix columns are real tokens now (copied to every row)
+          const restMask = new BigInt64Array(3 * (past + width));
+          for (let row = 0; row < 3; row++) restMask.set(mask.subarray(row * (prefix + past + width) + prefix, (row + 1) * (prefix + past + width)), row * (past + width));
+          split.attention_mask = new ort.Tensor('int64', restMask, [3, past + width]);
+          const wholeOut = await a.run(f);
+          const got = await b.run(split);
+          const d = maxDiff(wholeOut.logits!, got.logits!);
+          assert.ok(d < 1e-5, `logits differ by ${d} (prefix ${prefix}, past ${past}, width ${width})`);
+          // present.* is the rows' own part: the whole past's columns after the prefix.
+          const name = 'present.1.value';
+          const full = wholeOut[name]!;
+          const [B, H, S, D] = full.dims as [number, number, number, number];
+          const own = new Float32Array(B * H * (S - prefix) * D);
+          for (let row = 0; row < B; row++) for (let h = 0; h < H; h++) own.set((full.data as Float32Array).subarray(((row * H + h) * S + prefix) * D, ((row * H + h) * S + S) * D), (row * H + h) * (S - prefix) * D);
+          assert.ok(maxDiff(new ort.Tensor('float32', own, [B, H, S - prefix, D]), got[name]!) < 1e-5);
         }
       } finally {
         await a.release();

@@ -20,6 +20,7 @@ import { scoreChecked } from './loglik.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { rewriteCausal } from '../../onnx/rewrite/causal.js';
 import { LOGITS_TO_KEEP } from '../../onnx/rewrite/lastLogits.js';
+import { PREFIX_INPUT } from '../../onnx/rewrite/sharedPrefix.js';
 
 type Feeds = Record<string, ort.Tensor>;
 
@@ -34,6 +35,12 @@ export interface CausalState {
   past: Feeds;
   mask: Uint8Array[];
   next: number[];
+  /**
+   * A prefix every row starts with, kept once at batch 1 (past_key_values.* names, `length` columns) and
+   * fed as the rewritten graph's prefix inputs (sharedPrefix.ts); the rows' `past` holds what follows it.
+   * Absent: the rows' past is all there is.
+   */
+  prefix?: { past: Feeds; length: number };
   /**
    * Row masking on a device (`rowRemoval: 'mask'`): the rows of the tensors still generating, in the
    * driver's order; finished rows stay in the tensors, fed padding, their outputs ignored. Absent: all.
@@ -76,7 +83,11 @@ export class OnnxCausalBackend implements ModelBackend {
   ) {
     this.names = cacheNames(session);
     this.kv = kvType(session, this.names.past[0]!);
+    this.sharedPrefix = session.inputNames.includes(`${PREFIX_INPUT}0.key`);
   }
+
+  /** Whether the graph takes a batch-wide prefix cache (rewritten so at load: sharedPrefix.ts). */
+  private readonly sharedPrefix: boolean;
 
   private readonly kv: 'float32' | 'float16';
 
@@ -95,18 +106,20 @@ export class OnnxCausalBackend implements ModelBackend {
     const bindingLimit = device.kind === 'webgpu' ? await webgpuBindingLimit() : Number.POSITIVE_INFINITY;
     const tokenizer = await loadTokenizer(opts.dir);
     const base = onnxInfo(opts, model, dtype, device, threads, files);
-    const rewrite = opts.graphRewrite === false ? null : await rewritten(path, base.shape);
+    // Prefix caches are kept at batch 1 and spliced into batch tensors on the host (stateFromPrefixes) or fed
+    // once for a whole batch that shares one (sharedPrefix.ts); device caches never come to the host, so on
+    // a GPU provider every prompt is read whole. The outputs are the same either way (prefix reuse never
+    // changes them, see test/backends/onnxCausal). The cache is held across batches, so the memory budget
+    // counts it (heldBytes).
+    const prefixReuse = opts.prefixReuse !== false && !resident;
+    const rewrite = opts.graphRewrite === false ? null : await rewritten(path, base.shape, prefixReuse);
     const session = await openSession(path, options, device, rewrite?.bytes ?? undefined);
     checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
     const params = await causalModelParams(model, files);
     const cfg = { ...model.config, ...model.generation };
     const bos = typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null;
     const maxPos = model.config.n_positions ?? model.config.max_position_embeddings;
-    // Prefix caches are kept at batch 1 and spliced into batch tensors on the host (stateFromPrefixes);
-    // device caches never come to the host, so on a GPU provider every prompt is read whole. The
-    // outputs are the same either way (prefix reuse never changes them, see test/backends/onnxCausal).
-    // The cache is held across batches, so the memory budget counts it (heldBytes).
-    const prefixes = opts.prefixReuse !== false && !resident ? new PrefixCache(PREFIX_CACHE_BYTES) : null;
+    const prefixes = prefixReuse ? new PrefixCache(PREFIX_CACHE_BYTES) : null;
     const shape = rewrite?.lastLogits ? { ...base.shape, promptLogits: 'last' as const } : base.shape;
     const info = { ...base, shape, params, heldBytes: prefixes?.budgetBytes ?? 0, graphRewrites: rewrite?.notes ?? [] };
     return new OnnxCausalBackend(info, tokenizer, session, eosTokenIds(model, 0), bos, typeof maxPos === 'number' ? maxPos : null, prefixes, bindingLimit, resident, opts.onRun);
@@ -285,6 +298,12 @@ export class OnnxCausalBackend implements ModelBackend {
     const prompts = rows.map((p) => (p.length ? p : [this.bos ?? this.eos[0]!]));
     if (!this.prefixes) return this.extend(this.emptyState(prompts.length), prompts, false);
     const plan = await this.prefixes.plan(prompts, (ids) => this.prefill1(ids));
+    // Every row starts from the same cached prefix: the graph reads it once for all (sharedPrefix.ts).
+    const one = plan[0]!;
+    if (this.sharedPrefix && one.past && plan.every((p) => p.past === one.past)) {
+      const state = { ...this.emptyState(prompts.length), next: plan.map(() => one.length), prefix: { past: one.past, length: one.length } };
+      return this.extend(state, prompts.map((p) => p.slice(one.length)), false);
+    }
     const state = this.stateFromPrefixes(plan.map((p) => p.past), plan.map((p) => p.length));
     return this.extend(state, prompts.map((p, i) => p.slice(plan[i]!.length)), false);
   }
@@ -389,6 +408,7 @@ export class OnnxCausalBackend implements ModelBackend {
     };
     const inputs = this.session.inputNames;
     if (inputs.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', pos, [B, T]);
+    if (this.sharedPrefix) Object.assign(feeds, this.prefixFeeds(state.prefix));
     if (inputs.includes(LOGITS_TO_KEEP)) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]);
     if (inputs.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(S > 0 ? 1 : 0), [1]);
     const t0 = this.onRun ? performance.now() : 0;
@@ -400,7 +420,18 @@ export class OnnxCausalBackend implements ModelBackend {
     this.onRun?.({ session: 'decoder', rows: B, width: T, ms: performance.now() - t0, hostInputs: hostNames(feeds), hostOutputs: hostNames(out) });
     const past: Feeds = {};
     for (const name of this.names.present) past[this.names.pastOf(name)] = out[name]!;
-    return { logits: out.logits!, state: { past, mask, next } };
+    return { logits: out.logits!, state: { past, mask, next, ...(state.prefix ? { prefix: state.prefix } : {}) } };
+  }
+
+  /** The graph's prefix inputs: the batch's shared prefix, or none (zero columns). */
+  private prefixFeeds(prefix: CausalState['prefix']): Feeds {
+    const feeds: Feeds = {};
+    const [kvH, hd] = [this.info.shape.kvHeads, this.info.shape.headDim];
+    for (const name of this.names.past) {
+      const input = PREFIX_INPUT + name.slice(PAST_PREFIX.length);
+      feeds[input] = prefix?.past[name] ?? new ort.Tensor(this.kv, this.kv === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, kvH, 0, hd]);
+    }
+    return feeds;
   }
 
   /**
@@ -411,7 +442,7 @@ export class OnnxCausalBackend implements ModelBackend {
     let past: Feeds = {};
     if (this.resident) past = await this.resident.keepRows(state.past, rows);
     else for (const [k, t] of Object.entries(state.past)) past[k] = takeRows(t, rows);
-    return { past, mask: rows.map((r) => state.mask[r]!), next: rows.map((r) => state.next[r]!) };
+    return { past, mask: rows.map((r) => state.mask[r]!), next: rows.map((r) => state.next[r]!), ...(state.prefix ? { prefix: state.prefix } : {}) };
   }
 
   async dispose(): Promise<void> {
@@ -428,17 +459,18 @@ const MAX_PROTO_BYTES = 2 ** 31 - 1;
  * change for the run's log; `bytes` null: load the file as it is. A file the rewrite cannot read is loaded
  * as it is, so ONNX Runtime reports what is wrong with it (openSession) or runs it unchanged.
  */
-async function rewritten(path: string, shape: { kvHeads: number }): Promise<{ bytes: Uint8Array | null; lastLogits: boolean; notes: string[] }> {
+async function rewritten(path: string, shape: { kvHeads: number }, sharedPrefix: boolean): Promise<{ bytes: Uint8Array | null; lastLogits: boolean; notes: string[] }> {
   const size = (await stat(path)).size;
   if (size > MAX_PROTO_BYTES) return { bytes: null, lastLogits: false, notes: [] };
   let r;
   try {
-    r = rewriteCausal(await readFile(path));
+    r = rewriteCausal(await readFile(path), { sharedPrefix });
   } catch (e) {
     return { bytes: null, lastLogits: false, notes: [`graph left as exported (${(e as Error).message})`] };
   }
   const notes: string[] = [];
   if (r.gqaProducts) notes.push(`grouped-query attention reads the ${shape.kvHeads} kv heads in place (${r.gqaProducts} products; the repeat is not materialised)`);
+  if (r.prefixLayers) notes.push(`a batch whose prompts share a cached few-shot prefix reads it once for all rows (${r.prefixLayers} layers)`);
   if (r.lastLogits) notes.push('prompts compute logits at the positions read only');
   if (r.skipped) notes.push(`graph left as exported (${r.skipped})`);
   return { bytes: r.bytes, lastLogits: r.lastLogits, notes };

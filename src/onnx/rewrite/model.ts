@@ -58,6 +58,8 @@ export class EditableModel {
   readonly inputNames: string[] = [];
   /** Declared shapes of the graph inputs: a number per fixed axis, a string per named one, null if none. */
   readonly inputShapes = new Map<string, (number | string)[] | null>();
+  /** Element types (onnx.proto DataType) of the graph inputs. */
+  readonly inputTypes = new Map<string, number>();
   readonly outputNames: string[] = [];
   /** Default-domain opset version. */
   readonly opset: number;
@@ -89,10 +91,13 @@ export class EditableModel {
         entry.initializer = t.name ?? '';
         if (t.data_location === 1) external = true;
       } else if (f.field === GRAPH_INPUT || f.field === GRAPH_OUTPUT) {
-        const info = ValueInfoProto.decode(f.bytes) as unknown as { name: string; type?: { tensor_type?: { shape?: { dim?: { dim_value?: unknown; dim_param?: string }[] } } } };
+        const info = ValueInfoProto.decode(f.bytes) as unknown as { name: string; type?: { tensor_type?: { elem_type?: number; shape?: { dim?: { dim_value?: unknown; dim_param?: string }[] } } } };
         (f.field === GRAPH_INPUT ? this.inputNames : this.outputNames).push(info.name);
         const dims = info.type?.tensor_type?.shape?.dim;
-        if (f.field === GRAPH_INPUT) this.inputShapes.set(info.name, dims ? dims.map((d) => (d.dim_param ? d.dim_param : num(d.dim_value ?? 0))) : null);
+        if (f.field === GRAPH_INPUT) {
+          this.inputShapes.set(info.name, dims ? dims.map((d) => (d.dim_param ? d.dim_param : num(d.dim_value ?? 0))) : null);
+          this.inputTypes.set(info.name, info.type?.tensor_type?.elem_type ?? 0);
+        }
       }
       this.graphFields.push(entry);
     }
@@ -168,6 +173,7 @@ export class EditableModel {
     this.added.push({ field: GRAPH_INPUT, bytes: ValueInfoProto.encode(ValueInfoProto.fromObject(info)).finish() });
     this.inputNames.push(info.name);
     this.inputShapes.set(info.name, info.type.tensor_type.shape.dim.map((d) => d.dim_param ?? d.dim_value ?? 0));
+    this.inputTypes.set(info.name, info.type.tensor_type.elem_type);
   }
 
   /** A new node, written right before node `at` (so its inputs, produced earlier, exist). */
