@@ -110,6 +110,30 @@ for (const arch of ['llama', 'qwen2', 'gpt2'] as const) {
       await Promise.all([plain.dispose(), reuse.dispose()]);
     });
 
+    test('a batch of two tasks\' prompts runs as one group per cached prefix, each read once for its rows; same tokens and scores', async () => {
+      const blockA = `${'Q: Which planet is largest?\nA: Jupiter.\n\n'.repeat(4)}Q:`;
+      const blockB = `${'Translate to French: good morning\nbonjour\n\n'.repeat(4)}Translate to French:`;
+      // Interleaved, as a length-sorted runner batch mixes tasks.
+      const prompts = [`${blockA} which is smallest?\nA:`, `${blockB} thank you\n`, `${blockA} which has rings?\nA:`, `${blockB} the cat\n`, `${blockA} which is red?\nA:`];
+      const runs: { rows: number; width: number }[] = [];
+      const plain = (await OnnxCausalBackend.load({ dir, threads: 1, prefixReuse: false }))!;
+      const grouped = (await OnnxCausalBackend.load({ dir, threads: 1, onRun: (e) => runs.push({ rows: e.rows, width: e.width }) }))!;
+      try {
+        const requests = prompts.map((prompt) => ({ prompt, maxNewTokens: 6, stop: [] }));
+        const [a, b] = [await plain.generate(requests), await grouped.generate(requests)];
+        assert.deepEqual(b.map((r) => r.tokens), a.map((r) => r.tokens));
+        assert.equal(grouped.prefixStats.computed, 2, 'each block computed once');
+        // Prefill and steps run at 3 rows (task A) and 2 rows (task B), never the 5 together.
+        assert.ok(runs.some((r) => r.rows === 3) && runs.some((r) => r.rows === 2), JSON.stringify(runs));
+        assert.ok(!runs.some((r) => r.rows === 5), JSON.stringify(runs));
+        const loglik = prompts.map((context) => ({ context, continuations: [' yes', ' no'] }));
+        const [la, lb] = [await plain.loglik(loglik), await grouped.loglik(loglik)];
+        la.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - lb[i]![j]!) < 1e-4, `score ${i}/${j}`)));
+      } finally {
+        await Promise.all([plain.dispose(), grouped.dispose()]);
+      }
+    });
+
     test('the proofs above ran the rewritten graph; the file as exported (--no-graph-rewrite) gives the same tokens and scores', async () => {
       // The backend loaded above rewrote the export (src/onnx/rewrite/): GQA archs lose the kv repeat, all
       // compute logits only where they are read. Transformers.js ran the file unchanged.

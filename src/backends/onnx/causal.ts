@@ -12,7 +12,7 @@ import { greedyGenerate, type Generated, type GreedyArch, type StepOutput } from
 import { onnxInfo } from './info.js';
 import { GRAPH } from './layout.js';
 import { graphFinder } from './modelFiles.js';
-import { PREFIX_CACHE_BYTES, PrefixCache } from './prefixCache.js';
+import { PREFIX_CACHE_BYTES, PrefixCache, type PrefixPlan } from './prefixCache.js';
 import type { OnnxBackendOptions } from './seq2seq.js';
 import { checkSession, kvType, openSession } from './sessions.js';
 import { logitsRow, logSumExp, takeRows } from './tensors.js';
@@ -157,17 +157,49 @@ export class OnnxCausalBackend implements ModelBackend {
   }
 
   async generateTokens(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[]): Promise<Generated[]> {
+    return this.byPrefix(prompts, (rows, plan) => this.generateGroup(rows.map((i) => prompts[i]!), rows.map((i) => maxNewTokens[i]!), rows.map((i) => stops[i]!), plan));
+  }
+
+  /**
+   * Run `work` on groups of rows that start from the same cached prefix (each group's prefix plan given),
+   * and put the results back in row order. A batch of several tasks' prompts (the runner batches by length)
+   * then still reads each task's few-shot block once per group (sharedPrefix.ts) instead of a copy per row.
+   * Without a batch-wide prefix input (no reuse, a GPU, a graph left as exported) the batch is one group.
+   */
+  private async byPrefix<T>(prompts: number[][], work: (rows: number[], plan: PrefixPlan[] | null) => Promise<T[]>): Promise<T[]> {
+    const all = prompts.map((_, i) => i);
+    if (!this.prefixes || !this.sharedPrefix) return work(all, null);
+    const plan = await this.prefixes.plan(prompts.map((p) => this.nonEmpty(p)), (ids) => this.prefill1(ids));
+    const groups = new Map<Feeds | null, number[]>();
+    plan.forEach((p, i) => (groups.get(p.past) ?? groups.set(p.past, []).get(p.past)!).push(i));
+    if (groups.size === 1) return work(all, plan);
+    const out: T[] = new Array(prompts.length);
+    for (const rows of groups.values()) {
+      const done = await work(rows, rows.map((i) => plan[i]!));
+      rows.forEach((i, k) => (out[i] = done[k]!));
+    }
+    return out;
+  }
+
+  /** An empty prompt (no BOS in this tokenizer) is read as a single EOS, as lm-eval does. */
+  private nonEmpty(p: number[]): number[] {
+    return p.length ? p : [this.bos ?? this.eos[0]!];
+  }
+
+  private async generateGroup(prompts: number[][], maxNewTokens: readonly number[], stops: readonly (readonly string[])[], planned: PrefixPlan[] | null): Promise<Generated[]> {
     const r = this.resident;
+    // By prompt, since the driver prefills only the rows with tokens to generate.
+    const plan = planned && new Map(prompts.map((p, k) => [p, planned[k]!]));
     // On a device the next tokens are picked there (resident.ts) and only they come back.
     const arch: GreedyArch<CausalState> = !r
       ? {
-          prefill: (rows) => this.start(rows),
+          prefill: (rows) => this.start(rows, plan),
           step: (state, tokens) => this.extend(state, tokens.map((t) => [t]), false),
           keepRows: (state, rows) => this.keepRows(state, rows),
         }
       : {
           prefill: async (rows) => {
-            const out = await this.start(rows);
+            const out = await this.start(rows, plan);
             const state = r.rowRemoval === 'mask' ? { ...out.state, live: rows.map((_, i) => i) } : out.state;
             return { picked: await r.pick(out.logits!), state };
           },
@@ -260,7 +292,12 @@ export class OnnxCausalBackend implements ModelBackend {
    * logits: on the host directly, on a device by resident.ts's score graph, so only those come back.
    */
   private async scoreTokens(contexts: number[][], continuations: number[][][]): Promise<number[][]> {
+    return this.byPrefix(contexts, (rows, plan) => this.scoreGroup(rows.map((i) => contexts[i]!), rows.map((i) => continuations[i]!), plan));
+  }
+
+  private async scoreGroup(contexts: number[][], continuations: number[][][], planned: PrefixPlan[] | null): Promise<number[][]> {
     const r = this.resident;
+    const plan = planned && new Map(contexts.map((p, k) => [p, planned[k]!]));
     const logprobs = async (logits: ort.Tensor, at: (readonly [number, number, number])[][]): Promise<number[]> => {
       if (r) return (await r.score(logits, at)).map((s) => s.reduce((a, b) => a + b, 0));
       return at.map((a) => a.reduce((sum, [row, pos, tok]) => {
@@ -268,7 +305,7 @@ export class OnnxCausalBackend implements ModelBackend {
         return sum + l[tok]! - logSumExp(l);
       }, 0));
     };
-    const first = await this.start(contexts);
+    const first = await this.start(contexts, plan);
     const rowsOf: number[] = [];
     const targets: number[][] = [];
     continuations.forEach((conts, c) => conts.forEach((t) => (rowsOf.push(c), targets.push(t))));
@@ -292,12 +329,15 @@ export class OnnxCausalBackend implements ModelBackend {
     return scores;
   }
 
-  /** Read prompts from scratch, or from the cached prefix each shares with others; logits for the next token. */
-  private async start(rows: number[][]): Promise<StepOutput<CausalState>> {
-    // An empty prompt (no BOS in this tokenizer) is read as a single EOS, as lm-eval does.
-    const prompts = rows.map((p) => (p.length ? p : [this.bos ?? this.eos[0]!]));
+  /**
+   * Read prompts from scratch, or from the cached prefix each shares with others (`given`: as planned
+   * already, by byPrefix); logits for the next token.
+   */
+  private async start(rows: number[][], given: ReadonlyMap<number[], PrefixPlan> | null): Promise<StepOutput<CausalState>> {
+    const prompts = rows.map((p) => this.nonEmpty(p));
     if (!this.prefixes) return this.extend(this.emptyState(prompts.length), prompts, false);
-    const plan = await this.prefixes.plan(prompts, (ids) => this.prefill1(ids));
+    const known = given && rows.every((p) => given.has(p)) ? rows.map((p) => given.get(p)!) : null;
+    const plan = known ?? (await this.prefixes.plan(prompts, (ids) => this.prefill1(ids)));
     // Every row starts from the same cached prefix: the graph reads it once for all (sharedPrefix.ts).
     const one = plan[0]!;
     if (this.sharedPrefix && one.past && plan.every((p) => p.past === one.past)) {
@@ -473,5 +513,6 @@ async function rewritten(path: string, shape: { kvHeads: number }, sharedPrefix:
   if (r.prefixLayers) notes.push(`a batch whose prompts share a cached few-shot prefix reads it once for all rows (${r.prefixLayers} layers)`);
   if (r.lastLogits) notes.push('prompts compute logits at the positions read only');
   if (r.skipped) notes.push(`graph left as exported (${r.skipped})`);
+  else if (!r.bytes) notes.push('graph left as exported (none of the rewrites found its pattern: src/onnx/rewrite/)');
   return { bytes: r.bytes, lastLogits: r.lastLogits, notes };
 }
