@@ -5,13 +5,16 @@
  *
  *   npm run build && node dist/benchmarks/speed/memory.js --model DIR [--json]
  *
- * Prompts are random token ids (lengths are what memory depends on); the model is any T5 export, e.g.
- * the bench's flan-t5-small-shaped test model.
+ * Prompts are random token ids (lengths are what memory depends on, and random prompts share no prefix:
+ * the decoder-only backend's costliest case); the model is any T5 or decoder-only export, e.g. the bench's
+ * flan-t5-small- or smollm2-135m-shaped test models.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
+import { loadBackend } from '../../src/backends/load.js';
+import type { OnnxCausalBackend } from '../../src/backends/onnx/causal.js';
+import type { OnnxSeq2SeqBackend } from '../../src/backends/onnx/seq2seq.js';
 import { batchGroups } from '../../src/runner/batching.js';
 import { estimateBatch, RUNTIME_BYTES, weightBytes } from '../../src/runner/memory.js';
 import { loadAverage } from './machine.js';
@@ -45,7 +48,7 @@ function prompt(len: number, seed: number): number[] {
 }
 
 async function child(model: string, c: MemoryCase): Promise<void> {
-  const backend = await OnnxSeq2SeqBackend.load({ dir: model });
+  const backend = (await loadBackend(model)) as OnnxSeq2SeqBackend | OnnxCausalBackend;
   const loadedMB = process.memoryUsage().rss / 1e6;
   const prompts = c.lengths.map((l, i) => prompt(l, i));
   if (c.kind === 'generate') await backend.generateTokens(prompts, prompts.map(() => c.newTokens), prompts.map(() => []));
@@ -53,7 +56,7 @@ async function child(model: string, c: MemoryCase): Promise<void> {
   const shape = backend.info.shape;
   const work = c.kind === 'generate' ? { decoderRowsPerPrompt: 1, newTokens: c.newTokens, logitPositions: 1 } : { decoderRowsPerPrompt: 4, newTokens: c.newTokens, logitPositions: c.newTokens };
   const est = estimateBatch(shape, { ...work, lengths: c.lengths }, batchGroups(shape, c.lengths));
-  const loaded = weightBytes(backend.info) + RUNTIME_BYTES;
+  const loaded = weightBytes(backend.info) + RUNTIME_BYTES + backend.info.heldBytes;
   process.stdout.write(
     JSON.stringify({ name: c.name, loadedMB: Math.round(loadedMB), peakMB: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6), estimatedLoadedMB: Math.round(loaded / 1e6), estimatedPeakMB: Math.round((loaded + est.total) / 1e6), encoderMB: Math.round(est.encoder / 1e6), decoderMB: Math.round(est.decoder / 1e6) }),
   );

@@ -95,7 +95,7 @@ export function causalWeights(cfg: CausalConfig, seed: number): Weights {
  * How the graph repeats kv heads for grouped-query attention: `tile` (default; Unsqueeze → Tile → Reshape
  * with constant shapes, then the scores scaled after Q·Kᵀ), or `expand`, as torch.onnx exports
  * transformers' repeat_kv and scaled_dot_product_attention: Unsqueeze → Expand → Reshape with shapes
- * computed from the tensor's own, and the scale split as √scale on Q and on Kᵀ. Both materialise the repeat;
+ * computed from the tensor's own, and the scale split as √scale (a Sqrt node) on Q and on Kᵀ. Both materialise the repeat;
  * the rewrite tests (test/onnx/rewrite.test.ts) check that src/onnx/rewrite/gqa.ts finds either.
  */
 export type GqaRepeat = 'tile' | 'expand';
@@ -206,7 +206,11 @@ export function causalGraph(cfg: CausalConfig, weights: Weights, opts: { useCach
     const kT = g.op('Transpose', [repeat(k)], { perm: [0, 1, 3, 2] });
     const product =
       opts.repeat === 'expand'
-        ? g.op('MatMul', [g.op('Mul', [q, g.constF(hd ** -0.25)]), g.op('Mul', [kT, g.constF(hd ** -0.25)])])
+        ? (() => {
+            // torch's scaled_dot_product_attention symbolic: √scale computed in the graph, on both sides.
+            const sqrtScale = g.op('Sqrt', [g.constF(1 / Math.sqrt(hd))]);
+            return g.op('MatMul', [g.op('Mul', [q, sqrtScale]), g.op('Mul', [kT, sqrtScale])]);
+          })()
         : g.op('Mul', [g.op('MatMul', [q, kT]), g.constF(1 / Math.sqrt(hd))]);
     const scores = g.op('Add', [product, bias]);
     const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeat(v)]);

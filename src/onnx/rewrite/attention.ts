@@ -25,7 +25,7 @@ export function findCacheProducts(m: EditableModel): CacheProduct[] {
   const producers = m.producers();
   const consumers = m.consumers();
   const readers = (name: string) => (consumers.get(name) ?? []).filter((i) => m.nodes[i]);
-  const isScalar = (name: string) => (m.constSize(name, producers) ?? 2) <= 1;
+  const isScalar = (name: string) => m.isScalar(name, producers);
   const out: CacheProduct[] = [];
   for (const n of m.nodes) {
     const past = n?.op === 'Concat' ? n.inputs[0]! : '';

@@ -149,6 +149,24 @@ export class EditableModel {
     return ints ? { name, dims: [ints.length], data_type: 7, int64_data: ints } : null;
   }
 
+  /**
+   * Whether a value is a single number whatever the inputs: a constant of at most one element, a scalar
+   * op of such values (torch exports compute attention's √scale as Sqrt(constant)), or one entry of a
+   * tensor's shape (its 1/√head_dim from Shape(query)). Such a value scales every head and position alike.
+   */
+  isScalar(name: string, producers = this.producers(), depth = 0): boolean {
+    const size = this.constSize(name, producers);
+    if (size !== null) return size <= 1;
+    const i = producers.get(name);
+    const n = i === undefined ? null : this.nodes[i];
+    if (!n || depth > 8) return false;
+    if (['Sqrt', 'Cast', 'Reciprocal', 'Neg', 'Div', 'Mul', 'Add', 'Sub', 'Pow'].includes(n.op)) return n.inputs.every((x) => this.isScalar(x, producers, depth + 1));
+    // One entry of a shape: Gather(Shape(x), a scalar index).
+    const shapeOf = n.op === 'Gather' ? producers.get(n.inputs[0]!) : undefined;
+    const index = n.op === 'Gather' ? this.constTensor(n.inputs[1]!, producers) : null;
+    return shapeOf !== undefined && this.nodes[shapeOf]?.op === 'Shape' && !!index && (index.dims ?? []).length === 0;
+  }
+
   isInitializer(name: string): boolean {
     return this.initializers.has(name);
   }

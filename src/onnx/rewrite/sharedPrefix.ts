@@ -116,7 +116,7 @@ function planLayer(m: EditableModel, layer: string, key: CacheProduct, valueProd
     const r = (consumers.get(name) ?? []).filter((i) => m.nodes[i]);
     return r.length === 1 ? r[0]! : null;
   };
-  const isScalar = (name: string) => (m.constSize(name, producers) ?? 2) <= 1;
+  const isScalar = (name: string) => m.isScalar(name, producers);
   const fromMask = maskOnly(m, producers);
   const scale: Plan['scale'] = [];
   let value = m.nodes[key.matmul]!.outputs[0]!;
