@@ -146,6 +146,8 @@ export interface RunRecord {
     params: number | null;
     /** config.json's model_type (t5, llama, qwen2, gpt2); absent in records written before it was kept. */
     arch?: string;
+    /** What the backend rewrote in the graph at load (BackendInfo.graphRewrites); absent: nothing, or an older record. */
+    graphRewrites?: string[];
     dtype: string;
     /** Model file (relative path) → sha256. */
     files: Record<string, string>;

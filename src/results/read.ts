@@ -46,6 +46,7 @@ export const runRecordSchema = z.object({
     path: z.string(),
     params: z.number().nullable(),
     arch: z.string().optional(),
+    graphRewrites: z.array(z.string()).optional(),
     dtype: z.string(),
     files: hashes,
     hash: z.string(),

@@ -23,6 +23,9 @@ describe('run with decoder-only models', () => {
     assert.match(r.stderr, /random-weight test model/);
     const rec = JSON.parse(await readFile(join(out, basename(models[0]!), 'mmlu_cot_5shot_val.json'), 'utf8'));
     assert.equal(rec.model.arch, 'llama');
+    // What the backend did to the graph at load is said on stderr and kept in the record.
+    assert.match(r.stderr, /grouped-query attention reads the 2 kv heads in place/);
+    assert.ok(rec.model.graphRewrites.some((n: string) => n.startsWith('grouped-query attention')), JSON.stringify(rec.model.graphRewrites));
     assert.ok(rec.model.params > 0);
     assert.ok(rec.n > 0);
     assert.equal(rec.failed, 0);
