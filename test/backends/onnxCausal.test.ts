@@ -218,6 +218,21 @@ describe('causal backend: encodePair, files and parameters', () => {
     await b.dispose();
   });
 
+  test('a sliding-window model (use_sliding_window) keeps per-row prefix copies: no batch-wide prefix input', async () => {
+    const dir = await tempDir();
+    await cp(await causalTestModelDir('qwen2'), dir, { recursive: true });
+    const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    const plain = (await OnnxCausalBackend.load({ dir, threads: 1 }))!;
+    assert.ok(plain.info.graphRewrites!.some((n) => n.startsWith('a batch whose prompts share')));
+    await plain.dispose();
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...cfg, use_sliding_window: true, sliding_window: 16 }));
+    const windowed = (await OnnxCausalBackend.load({ dir, threads: 1 }))!;
+    const notes = windowed.info.graphRewrites!;
+    assert.ok(!notes.some((n) => n.startsWith('a batch whose prompts share')), notes.join('; '));
+    assert.ok(notes.some((n) => n.startsWith('grouped-query attention')), notes.join('; '));
+    await windowed.dispose();
+  });
+
   test('info: arch, shape from config.json, and the tied embedding counted once', async () => {
     const dir = await causalTestModelDir('qwen2');
     const b = await loadBackend(dir, { threads: 1 });

@@ -112,7 +112,10 @@ export class OnnxCausalBackend implements ModelBackend {
     // changes them, see test/backends/onnxCausal). The cache is held across batches, so the memory budget
     // counts it (heldBytes).
     const prefixReuse = opts.prefixReuse !== false && !resident;
-    const rewrite = opts.graphRewrite === false ? null : await rewritten(path, base.shape, prefixReuse);
+    // A sliding-window model (qwen2's use_sliding_window) may hide old columns from a query, so a prefix
+    // read as always visible (sharedPrefix.ts) would be wrong there: such models keep per-row prefix copies.
+    const windowed = model.config.use_sliding_window === true;
+    const rewrite = opts.graphRewrite === false ? null : await rewritten(path, base.shape, prefixReuse && !windowed);
     const session = await openSession(path, options, device, rewrite?.bytes ?? undefined);
     checkSession(session, path, ['input_ids', 'attention_mask', `${PAST_PREFIX}0.key`], ['logits', `${PRESENT_PREFIX}0.key`], 'a Transformers.js/Optimum decoder-only export with a KV cache (docs/protocol.md §6), e.g. HuggingFaceTB/SmolLM2-135M-Instruct');
     const params = await causalModelParams(model, files);
