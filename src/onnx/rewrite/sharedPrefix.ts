@@ -66,7 +66,8 @@ export function shareablePrefix(m: EditableModel): number {
     for (const { i, k } of p.scale) {
       const op = m.nodes[i]!;
       const out = m.freshName(`prefix_${op.op}`);
-      m.insertBefore(p.key.matmul, op.op, op.inputs.map((x, j) => (j === k ? prefixScores : x)), [out], op.op === 'Cast' ? { to: op.attrs.get('to')!.i! } : {});
+      // Right before the Softmax: the scaling's other operand exists there (it may be computed after the product).
+      m.insertBefore(p.softmax, op.op, op.inputs.map((x, j) => (j === k ? prefixScores : x)), [out], op.op === 'Cast' ? { to: op.attrs.get('to')!.i! } : {});
       prefixScores = out;
     }
     const joined = m.freshName('prefix_joined_scores');
