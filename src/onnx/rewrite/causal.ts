@@ -2,7 +2,6 @@ import { removeGqaRepeat } from './gqa.js';
 import { keepLastLogits } from './lastLogits.js';
 import { EditableModel } from './model.js';
 import { shareablePrefix } from './sharedPrefix.js';
-import { findCacheProducts } from './attention.js';
 
 export interface CausalRewrite {
   /** The rewritten model, or null when nothing applied (load the file as it is). */
@@ -28,13 +27,9 @@ export function rewriteCausal(file: Uint8Array, opts: { sharedPrefix?: boolean }
   // Weights in an external-data file are found relative to the model file, which a model built in memory
   // does not have; such models load as they are.
   if (m.externalData) return { bytes: null, gqaProducts: 0, prefixLayers: 0, lastLogits: false, skipped: 'weights in an external-data file' };
-  const repeated = opts.sharedPrefix ? countRepeated(m) : 0;
-  const prefixLayers = opts.sharedPrefix ? shareablePrefix(m) : 0;
-  const gqaProducts = (prefixLayers ? repeated : 0) + removeGqaRepeat(m);
+  const prefix = opts.sharedPrefix ? shareablePrefix(m) : { layers: 0, gqaProducts: 0 };
+  const prefixLayers = prefix.layers;
+  const gqaProducts = prefix.gqaProducts + removeGqaRepeat(m);
   const lastLogits = keepLastLogits(m);
   return { bytes: gqaProducts || prefixLayers || lastLogits ? m.encode() : null, gqaProducts, prefixLayers, lastLogits };
-}
-
-function countRepeated(m: EditableModel): number {
-  return findCacheProducts(m).filter((p) => p.repeated).length;
 }

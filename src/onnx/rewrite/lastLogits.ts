@@ -1,5 +1,5 @@
 import { DataType } from '../proto.js';
-import { hasSubgraph, type EditableModel } from './model.js';
+import type { EditableModel } from './model.js';
 
 /** The graph input that `keepLastLogits` adds: how many last positions get logits, int64 [1]. */
 export const LOGITS_TO_KEEP = 'flan_eval_logits_to_keep';
@@ -22,7 +22,12 @@ export const LOGITS_TO_KEEP = 'flan_eval_logits_to_keep';
 export function keepLastLogits(m: EditableModel): boolean {
   if (!m.outputNames.includes('logits') || m.inputNames.includes(LOGITS_TO_KEEP) || m.opset < 11) return false;
   const producers = m.producers();
-  const constant = constantValues(m, producers);
+  const sources = m.valueSources(producers);
+  // Computed from initializers and constants only.
+  const constant = (name: string) => {
+    const r = sources(name);
+    return !r.opaque && r.inputs.size === 0;
+  };
   let value = 'logits';
   for (;;) {
     const i = producers.get(value);
@@ -47,28 +52,4 @@ export function keepLastLogits(m: EditableModel): boolean {
     m.addInput({ name: LOGITS_TO_KEEP, type: { tensor_type: { elem_type: DataType.INT64, shape: { dim: [{ dim_value: 1 }] } } } });
     return true;
   }
-}
-
-/** Whether a value is computed from initializers and constants only (memoized). */
-function constantValues(m: EditableModel, producers: Map<string, number>): (name: string) => boolean {
-  const memo = new Map<string, boolean>();
-  const inputs = new Set(m.inputNames);
-  const isConst = (name: string): boolean => {
-    if (!name) return true;
-    const known = memo.get(name);
-    if (known !== undefined) return known;
-    memo.set(name, false); // no cycles in a valid graph; guards against one anyway
-    let result: boolean;
-    if (m.isInitializer(name)) result = !inputs.has(name);
-    else {
-      const i = producers.get(name);
-      const n = i === undefined ? null : m.nodes[i];
-      // A node without inputs is constant only as a Constant (RandomNormal is not); subgraphs may read
-      // outer values, so a node with one is not taken as constant.
-      result = !!n && (n.op === 'Constant' || n.inputs.length > 0) && !hasSubgraph(n) && n.inputs.every(isConst);
-    }
-    memo.set(name, result);
-    return result;
-  };
-  return isConst;
 }

@@ -167,6 +167,41 @@ export class EditableModel {
     return shapeOf !== undefined && this.nodes[shapeOf]?.op === 'Shape' && !!index && (index.dims ?? []).length === 0;
   }
 
+  /**
+   * The graph inputs whose values a value is computed from (memoized per returned function), and `opaque`
+   * when it also depends on something that cannot be followed: a value nothing produces, a node without
+   * inputs other than Constant (RandomNormal…), a node with a subgraph (which may read outer values). With
+   * `shapesAreFree`, Shape reads no values, only sizes. A value of initializers and constants only has no
+   * inputs and is not opaque.
+   */
+  valueSources(producers = this.producers(), opts: { shapesAreFree?: boolean } = {}): (name: string) => { inputs: ReadonlySet<string>; opaque: boolean } {
+    type Sources = { inputs: ReadonlySet<string>; opaque: boolean };
+    const memo = new Map<string, Sources>();
+    const none: Sources = { inputs: new Set(), opaque: false };
+    const visit = (name: string): Sources => {
+      const known = memo.get(name);
+      if (known) return known;
+      memo.set(name, { inputs: new Set(), opaque: true }); // no cycles in a valid graph; guards against one anyway
+      let r: Sources;
+      if (!name) r = none;
+      else if (this.inputNames.includes(name)) r = { inputs: new Set([name]), opaque: false };
+      else if (this.initializers.has(name)) r = none;
+      else {
+        const i = producers.get(name);
+        const n = i === undefined ? null : this.nodes[i];
+        if (!n || hasSubgraph(n) || (n.inputs.length === 0 && n.op !== 'Constant')) r = { inputs: new Set(), opaque: true };
+        else if (opts.shapesAreFree && n.op === 'Shape') r = none;
+        else {
+          const parts = n.inputs.map(visit);
+          r = { inputs: new Set(parts.flatMap((p) => [...p.inputs])), opaque: parts.some((p) => p.opaque) };
+        }
+      }
+      memo.set(name, r);
+      return r;
+    };
+    return visit;
+  }
+
   isInitializer(name: string): boolean {
     return this.initializers.has(name);
   }

@@ -28,9 +28,10 @@ export const PREFIX_INPUT = 'flan_eval_prefix.';
  * The rewrite needs, for every layer, one key product and one value product of the cache
  * (attention.ts), joined by a Softmax over the last axis, and between the key product and the Softmax only
  * scalar scalings, casts and additive terms computed from attention_mask; otherwise nothing is changed.
- * Returns the number of layers rewritten (all or none).
+ * Returns the layers rewritten (all or none), and how many of their products read the repeated cache
+ * (each now reads the kv heads themselves, as removeGqaRepeat would have made it).
  */
-export function shareablePrefix(m: EditableModel): number {
+export function shareablePrefix(m: EditableModel): { layers: number; gqaProducts: number } {
   const products = findCacheProducts(m);
   const layers = new Map<string, { key?: CacheProduct; value?: CacheProduct; count: number }>();
   for (const p of products) {
@@ -40,11 +41,12 @@ export function shareablePrefix(m: EditableModel): number {
     l.count++;
   }
   const pastLayers = new Set(m.inputNames.flatMap((n) => /^past_key_values\.(\d+)\.key$/.exec(n)?.[1] ?? []));
-  if (!pastLayers.size || pastLayers.size !== layers.size) return 0;
+  const none = { layers: 0, gqaProducts: 0 };
+  if (!pastLayers.size || pastLayers.size !== layers.size) return none;
   const plans: Plan[] = [];
   for (const [layer, l] of layers) {
     const plan = l.count === 2 && l.key && l.value ? planLayer(m, layer, l.key, l.value) : null;
-    if (!plan) return 0;
+    if (!plan) return none;
     plans.push(plan);
   }
   const writer = new ProductWriter(m);
@@ -97,7 +99,7 @@ export function shareablePrefix(m: EditableModel): number {
     m.remove(at);
   }
   m.removeDead();
-  return plans.length;
+  return { layers: plans.length, gqaProducts: plans.filter((p) => p.key.repeated).length + plans.filter((p) => p.value.repeated).length };
 }
 
 interface Plan {
@@ -118,7 +120,13 @@ function planLayer(m: EditableModel, layer: string, key: CacheProduct, valueProd
     return r.length === 1 ? r[0]! : null;
   };
   const isScalar = (name: string) => m.isScalar(name, producers);
-  const fromMask = maskOnly(m, producers);
+  // An additive mask term: computed from attention_mask (and shapes and constants) only, so zero or a
+  // large negative number per column, and nothing the prefix's columns need.
+  const sources = m.valueSources(producers, { shapesAreFree: true });
+  const fromMask = (name: string) => {
+    const r = sources(name);
+    return !r.opaque && r.inputs.size === 1 && r.inputs.has('attention_mask');
+  };
   const scale: Plan['scale'] = [];
   let value = m.nodes[key.matmul]!.outputs[0]!;
   let softmax: number | null = null;
@@ -152,37 +160,4 @@ function planLayer(m: EditableModel, layer: string, key: CacheProduct, valueProd
     value = n.outputs[0]!;
   }
   return null;
-}
-
-/**
- * Whether a value is computed from attention_mask (and shapes and constants) only: an additive mask
- * term, which is zero or a large negative number per column and so says nothing about the prefix's columns.
- */
-function maskOnly(m: EditableModel, producers: Map<string, number>): (name: string) => boolean {
-  const memo = new Map<string, { mask: boolean; other: boolean }>();
-  const visit = (name: string): { mask: boolean; other: boolean } => {
-    const known = memo.get(name);
-    if (known) return known;
-    memo.set(name, { mask: false, other: true });
-    let r: { mask: boolean; other: boolean };
-    if (name === 'attention_mask') r = { mask: true, other: false };
-    else if (m.inputNames.includes(name)) r = { mask: false, other: true };
-    else if (m.isInitializer(name) || !name) r = { mask: false, other: false };
-    else {
-      const i = producers.get(name);
-      const n = i === undefined ? null : m.nodes[i];
-      if (!n) r = { mask: false, other: true };
-      else if (n.op === 'Shape') r = { mask: false, other: false }; // sizes, not values
-      else {
-        const parts = n.inputs.map(visit);
-        r = { mask: parts.some((p) => p.mask), other: parts.some((p) => p.other) };
-      }
-    }
-    memo.set(name, r);
-    return r;
-  };
-  return (name) => {
-    const r = visit(name);
-    return r.mask && !r.other;
-  };
 }
